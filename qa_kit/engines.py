@@ -1,0 +1,181 @@
+"""Engines: run a QA model's ONNX inputs to start and end logits, on DeepSparse or ONNX Runtime.
+
+An engine is compiled once per (model folder, engine, sequence length, batch size) and kept in a
+process-wide cache, so asking a second question, or loading the same model again, never
+recompiles. DeepSparse gets its own copy of the graph because it rewrites input shapes in place.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .errors import EngineError
+
+ENGINES = ("deepsparse", "onnxruntime")
+DEFAULT_BATCH = {"deepsparse": 1, "onnxruntime": 8}
+builds: Counter = Counter()  # compiles per engine name, so tests and benchmarks can see recompiles
+_cache: Dict[tuple, "Engine"] = {}
+_lock = threading.Lock()
+
+_ONNX_INT_TYPES = {6: np.int32, 7: np.int64}  # onnx.TensorProto.INT32 / INT64
+
+
+def graph_io(onnx_path: Path) -> Tuple[List[Tuple[str, type]], List[str]]:
+    """The model's real inputs (name, numpy dtype) and output names, read from the graph."""
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    weights = {init.name for init in model.graph.initializer}
+    inputs = [
+        (i.name, _ONNX_INT_TYPES.get(i.type.tensor_type.elem_type, np.int64))
+        for i in model.graph.input if i.name not in weights
+    ]
+    return inputs, [o.name for o in model.graph.output]
+
+
+class Engine:
+    """A compiled model: `run(feeds)` takes (windows, sequence_length) arrays, returns start/end logits."""
+
+    name = "engine"
+
+    def __init__(self, model_dir: Path, sequence_length: int, batch_size: int, num_cores: Optional[int]):
+        self.model_dir = Path(model_dir)
+        self.sequence_length = sequence_length
+        self.batch_size = batch_size
+        self.num_cores = num_cores
+        self.inputs, outputs = graph_io(self.model_dir / "model.onnx")
+        self.input_names = [name for name, _ in self.inputs]
+        self._start_end = _start_end_positions(outputs)
+        began = time.perf_counter()
+        self._build()
+        self.compile_seconds = time.perf_counter() - began
+        builds[self.name] += 1
+
+    def _build(self) -> None:
+        raise NotImplementedError
+
+    def _forward(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
+        raise NotImplementedError
+
+    def run(self, feeds: Dict[str, np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+        """Run every window through the model, `batch_size` at a time; return (start, end) logits."""
+        missing = [name for name in self.input_names if name not in feeds]
+        if missing:
+            raise EngineError(f"The model wants inputs {missing} that the tokenizer did not give: is this a QA model?")
+        arrays = [np.ascontiguousarray(feeds[name], dtype=dtype) for name, dtype in self.inputs]
+        total = arrays[0].shape[0]
+        starts, ends = [], []
+        for first in range(0, total, self.batch_size):
+            chunk = [a[first:first + self.batch_size] for a in arrays]
+            outputs = self._forward(chunk)
+            s, e = (outputs[i][: chunk[0].shape[0]] for i in self._start_end)
+            starts.append(s)
+            ends.append(e)
+        return np.concatenate(starts), np.concatenate(ends)
+
+
+def _start_end_positions(outputs: List[str]) -> Tuple[int, int]:
+    """Which outputs hold start and end logits: by name when named so, else the first two."""
+    lower = [o.lower() for o in outputs]
+    start = next((i for i, o in enumerate(lower) if "start" in o), 0)
+    end = next((i for i, o in enumerate(lower) if "end" in o), 1)
+    if len(outputs) < 2:
+        raise EngineError(f"The model has outputs {outputs}, not start and end logits: give a question-answering model.")
+    return start, end
+
+
+class DeepSparseEngine(Engine):
+    """Neural Magic's DeepSparse: static shapes, so a short last batch is padded and trimmed."""
+
+    name = "deepsparse"
+
+    def _build(self) -> None:
+        os.environ.setdefault("NM_DISABLE_ANALYTICS", "1")
+        from deepsparse import Engine as NativeEngine
+
+        # DeepSparse writes the shapes it compiles for into the file it is given: give it a copy.
+        private = self.model_dir / "engines" / f"deepsparse-b{self.batch_size}-s{self.sequence_length}" / "model.onnx"
+        if not private.is_file():
+            private.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.model_dir / "model.onnx", private)
+        shapes = [[self.batch_size, self.sequence_length] for _ in self.inputs]
+        try:
+            self._native = NativeEngine(str(private), batch_size=self.batch_size, num_cores=self.num_cores, input_shapes=shapes)
+        except Exception as error:
+            raise EngineError(f"DeepSparse could not compile {self.model_dir.name}: {error}".strip()) from error
+
+    def _forward(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
+        short = self.batch_size - arrays[0].shape[0]
+        if short:  # pad the last batch with copies of its last row; their outputs are dropped
+            arrays = [np.concatenate([a, np.repeat(a[-1:], short, axis=0)]) for a in arrays]
+        return self._native.run(arrays, val_inp=False)
+
+
+class OnnxRuntimeEngine(Engine):
+    """ONNX Runtime on the CPU, with the batch and sequence axes made dynamic in memory."""
+
+    name = "onnxruntime"
+
+    def _build(self) -> None:
+        import onnx
+        import onnxruntime
+
+        model = onnx.load(str(self.model_dir / "model.onnx"))
+        names = set(self.input_names)
+        for graph_input in model.graph.input:
+            if graph_input.name in names:
+                dims = graph_input.type.tensor_type.shape.dim
+                dims[0].dim_param, dims[1].dim_param = "batch", "sequence"
+        options = onnxruntime.SessionOptions()
+        if self.num_cores:
+            options.intra_op_num_threads = self.num_cores
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(
+                model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:
+            raise EngineError(f"ONNX Runtime could not load {self.model_dir.name}: {error}".strip()) from error
+
+    def _forward(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
+        return self._session.run(None, dict(zip(self.input_names, arrays)))
+
+
+_CLASSES = {"deepsparse": DeepSparseEngine, "onnxruntime": OnnxRuntimeEngine}
+
+
+def check_engine_name(engine: str) -> str:
+    """Return the engine name, or raise a ValueError naming the choices."""
+    if engine not in _CLASSES:
+        raise EngineError(f"Unknown engine {engine!r}: choose one of {', '.join(ENGINES)}.")
+    return engine
+
+
+def get_engine(
+    model_dir: Path,
+    engine: str = "deepsparse",
+    sequence_length: int = 384,
+    batch_size: Optional[int] = None,
+    num_cores: Optional[int] = None,
+) -> Engine:
+    """A compiled engine for this model folder, built on first use and cached for the process."""
+    check_engine_name(engine)
+    batch_size = batch_size or DEFAULT_BATCH[engine]
+    key = (str(Path(model_dir).resolve()), engine, sequence_length, batch_size, num_cores)
+    with _lock:  # two threads asking at once must not compile twice
+        if key not in _cache:
+            _cache[key] = _CLASSES[engine](Path(model_dir), sequence_length, batch_size, num_cores)
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    """Forget every compiled engine (frees their memory once nothing else holds them)."""
+    with _lock:
+        _cache.clear()

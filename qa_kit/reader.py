@@ -1,0 +1,122 @@
+"""`load()` and `Reader.ask()`: a model source, an engine and the reading steps, put together.
+
+`load` resolves the source to a private cached folder, loads the model's own fast tokenizer and
+compiles the engine (once per model, engine and sequence length for the whole process). `ask`
+runs three timed stages: tokenize into windows, run the engine, decode the answers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+from .engines import Engine, check_engine_name, get_engine
+from .errors import InputError, SourceError
+from .reading import check_lengths, decode, encode, windows_with_logits
+from .results import Answers
+from .sources import ResolvedModel, resolve
+
+RANDOM_WEIGHTS_NOTE = "this model has random weights: its answers mean nothing (it exists to test the kit)"
+
+
+def load_tokenizer(model_dir: Path):
+    """The model's own fast tokenizer (offsets are needed to map tokens back to characters)."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), use_fast=True, local_files_only=True)
+    except Exception as error:
+        raise SourceError(f"Could not load the tokenizer in {model_dir}: {error}".strip()) from error
+    if not tokenizer.is_fast:
+        raise SourceError(f"The tokenizer in {model_dir} is not a fast tokenizer: save tokenizer.json beside the model.")
+    return tokenizer
+
+
+class Reader:
+    """A question-answering model ready to answer: `reader.ask(question, context, top_k=1)`."""
+
+    def __init__(
+        self,
+        resolved: ResolvedModel,
+        engine: str = "deepsparse",
+        sequence_length: int = 384,
+        doc_stride: int = 128,
+        batch_size: Optional[int] = None,
+        num_cores: Optional[int] = None,
+        max_answer_length: int = 15,
+        n_best_size: int = 20,
+    ):
+        check_engine_name(engine)
+        check_lengths(sequence_length, doc_stride)
+        self.source = resolved.source
+        self.origin = resolved.origin
+        self.model_dir = resolved.model_dir
+        self.engine_name = engine
+        self.sequence_length = sequence_length
+        self.doc_stride = doc_stride
+        self.max_answer_length = max_answer_length
+        self.n_best_size = n_best_size
+        config = json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
+        self.random_weights = bool(config.get("qa_kit_random_weights", False))
+        self.tokenizer = load_tokenizer(self.model_dir)
+        self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, num_cores)
+
+    @property
+    def name(self) -> str:
+        """The name the user gave the model (its source string)."""
+        return self.source
+
+    def ask(self, question: str, context: str, top_k: int = 1) -> Answers:
+        """Answer a question from a context: the top-k spans, best first, with stage timings."""
+        if not isinstance(top_k, int) or top_k < 1:
+            raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
+        began = time.perf_counter()
+        encoded = encode(self.tokenizer, question, context, self.sequence_length, self.doc_stride)
+        tokenized = time.perf_counter()
+        start_logits, end_logits = self.engine.run(encoded.features)
+        ran = time.perf_counter()
+        answers = decode(
+            context, start_logits, end_logits, encoded.offsets, top_k=top_k,
+            n_best_size=self.n_best_size, max_answer_length=self.max_answer_length,
+        )
+        done = time.perf_counter()
+        return Answers(
+            question=question,
+            context=context,
+            answers=answers,
+            model=self.source,
+            engine=self.engine_name,
+            timings={"tokenize": tokenized - began, "engine": ran - tokenized, "decode": done - ran, "total": done - began},
+            windows=windows_with_logits(encoded, start_logits, end_logits),
+            warning=RANDOM_WEIGHTS_NOTE if self.random_weights else None,
+        )
+
+    def __repr__(self) -> str:
+        return (f"Reader({self.source!r}, engine={self.engine_name!r}, sequence_length={self.sequence_length}, "
+                f"doc_stride={self.doc_stride}, model_dir={str(self.model_dir)!r})")
+
+
+def load(
+    source: str,
+    engine: str = "deepsparse",
+    sequence_length: int = 384,
+    doc_stride: int = 128,
+    *,
+    batch_size: Optional[int] = None,
+    num_cores: Optional[int] = None,
+    max_answer_length: int = 15,
+    n_best_size: int = 20,
+    timeout: Optional[float] = None,
+) -> Reader:
+    """Load a QA model from a folder, .onnx file, zoo: stub, hf: repo or catalog name, ready to ask.
+
+    `timeout` bounds how long a zoo: or hf: source may take to download (default 10 s, or
+    $QA_KIT_TIMEOUT); the model always runs from a private cached copy ($QA_KIT_CACHE).
+    """
+    check_engine_name(engine)
+    check_lengths(sequence_length, doc_stride)
+    resolved = resolve(source, timeout=timeout)
+    return Reader(resolved, engine, sequence_length, doc_stride, batch_size, num_cores, max_answer_length, n_best_size)

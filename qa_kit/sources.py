@@ -1,0 +1,254 @@
+"""What a model source string means, and how it becomes a local model folder the kit may run.
+
+Sources: a local folder (model.onnx + config.json + tokenizer files), a single .onnx file in such
+a folder, a `zoo:` SparseZoo stub, an `hf:` Hugging Face repo (ONNX at its root or in `onnx/`),
+or a short name from the kit's catalog (data/catalog.csv). Every source ends as a *cached copy*
+under one cache folder: DeepSparse rewrites model.onnx in place, so the user's own files are only
+ever read. Network sources run under a time limit, so an offline machine fails fast, never hangs.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, TypeVar
+
+from .errors import SourceError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_TIMEOUT = 10.0  # seconds a network source may take before we give up
+TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+    "vocab.json", "merges.txt", "added_tokens.json", "spiece.model",
+)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A source turned into a private local folder holding model.onnx, config.json and a tokenizer."""
+
+    source: str  # what the user asked for
+    model_dir: Path  # the cached copy the kit runs (never the user's folder)
+    origin: str  # where it came from: a local path, a stub, a repo
+    kind: str  # "path", "zoo", "hf" or "catalog"
+
+
+def cache_dir() -> Path:
+    """The one folder for downloads and model copies: $QA_KIT_CACHE, else ~/.cache/qa-kit."""
+    root = os.environ.get("QA_KIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "qa-kit")
+    return Path(root)
+
+
+def network_timeout(timeout: Optional[float] = None) -> float:
+    """The time limit for network sources: the argument, else $QA_KIT_TIMEOUT, else 10 s."""
+    if timeout is not None:
+        return float(timeout)
+    return float(os.environ.get("QA_KIT_TIMEOUT", DEFAULT_TIMEOUT))
+
+
+def source_kind(source: str) -> str:
+    """Classify a source string: "zoo", "hf", "url", "path" or "catalog"."""
+    from .stubs import kind_of
+
+    return kind_of(source)
+
+
+def resolve(source: str, *, timeout: Optional[float] = None) -> ResolvedModel:
+    """Turn any source string into a private cached model folder (downloading if needed)."""
+    if not isinstance(source, str) or not source.strip():
+        raise SourceError("The model source is empty: give a local folder, a zoo: stub, an hf: repo or a catalog name.")
+    source = source.strip()
+    kind = source_kind(source)
+    if kind == "catalog":
+        return _resolve_catalog(source, timeout)
+    if kind == "zoo":
+        folder = _download_zoo(source, network_timeout(timeout))
+    elif kind == "hf":
+        folder = _download_hf(source, network_timeout(timeout))
+    elif kind == "url":
+        raise SourceError(f"'{source}' is a server URL, not a model folder: ask it through a server reader instead.")
+    else:
+        folder = Path(source).expanduser()
+    model_dir = private_copy(folder, label=_label_for(source))
+    return ResolvedModel(source=source, model_dir=model_dir, origin=str(folder), kind=kind)
+
+
+def _resolve_catalog(name: str, timeout: Optional[float]) -> ResolvedModel:
+    from .stubs import catalog_source
+
+    target = catalog_source(name)
+    if target is None:
+        raise SourceError(
+            f"'{name}' is neither an existing path nor a name in the kit's catalog: "
+            "see qa_kit.stubs.catalog() for names, or give a folder, zoo: stub or hf: repo."
+        )
+    if not re.match(r"^(zoo:|hf:|https?://)", target):
+        target = str(DATA_DIR / target)  # local catalog entries are relative to data/
+    resolved = resolve(target, timeout=timeout)
+    return ResolvedModel(source=name, model_dir=resolved.model_dir, origin=resolved.origin, kind="catalog")
+
+
+def _label_for(source: str) -> str:
+    """A short, filesystem-safe name for a source, to make cache folders readable."""
+    tail = source.rstrip("/").split("/")[-1].split("?")[0] or "model"
+    if tail == "model.onnx" or tail.endswith(".onnx"):
+        tail = source.rstrip("/").split("/")[-2] if source.count("/") else "model"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", tail)[:60] or "model"
+
+
+def find_onnx(folder: Path) -> Path:
+    """The model file of a folder: model.onnx, onnx/model.onnx, or the folder's only .onnx file."""
+    for candidate in (folder / "model.onnx", folder / "onnx" / "model.onnx"):
+        if candidate.is_file():
+            return candidate
+    found = sorted(folder.glob("*.onnx")) or sorted((folder / "onnx").glob("*.onnx"))
+    if len(found) == 1:
+        return found[0]
+    if found:
+        names = ", ".join(f.name for f in found)
+        raise SourceError(f"{folder} holds several ONNX files ({names}): pass the one to run as a file path.")
+    raise SourceError(f"No ONNX model in {folder}: it needs model.onnx (or onnx/model.onnx) beside config.json and tokenizer files.")
+
+
+def private_copy(path: Path, *, label: str = "model") -> Path:
+    """Copy a model (folder or .onnx file) into the cache once; return the copy's folder.
+
+    The copy is keyed on the source's location, file sizes and modification times, so editing or
+    re-exporting the user's model makes a fresh copy, and loading it again costs nothing.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"Model path {path} does not exist: give a folder with model.onnx, config.json and tokenizer files.")
+    if path.is_file():
+        if path.suffix != ".onnx":
+            raise SourceError(f"{path} is not an .onnx file: give the model folder or its model.onnx.")
+        onnx_file, folder = path, path.parent
+    else:
+        folder = path
+        onnx_file = find_onnx(folder)
+    if not (folder / "config.json").is_file():
+        raise SourceError(f"{folder} has no config.json: save the model's config beside {onnx_file.name}.")
+    tokenizer_files = [folder / name for name in TOKENIZER_FILES if (folder / name).is_file()]
+    if not any(f.name in ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model") for f in tokenizer_files):
+        raise SourceError(f"{folder} has no tokenizer (tokenizer.json or vocab.txt): save the model's tokenizer beside it.")
+    # ONNX models over 2 GB keep their weights in external data files beside the graph.
+    external = [f for f in onnx_file.parent.glob("*.data")] + [f for f in onnx_file.parent.glob("*.onnx_data")]
+    files = {"model.onnx": onnx_file, "config.json": folder / "config.json"}
+    files.update({f.name: f for f in tokenizer_files})
+    files.update({f.name: f for f in external})
+
+    digest = hashlib.sha1(str(onnx_file.resolve()).encode())
+    for name, file in sorted(files.items()):
+        stat = file.stat()
+        digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    target = cache_dir() / "models" / f"{label}-{digest.hexdigest()[:12]}"
+    if (target / "model.onnx").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".copy-", dir=target.parent))
+    try:
+        for name, file in files.items():
+            shutil.copyfile(file, staging / name)
+        try:
+            staging.rename(target)
+        except OSError:  # another process made the same copy first: keep theirs
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def run_with_timeout(work: Callable[[], T], timeout: float, what: str) -> T:
+    """Run network work in a daemon thread and give up after `timeout` seconds.
+
+    The SparseZoo client sets no timeout on its requests, so a dropped network would hang the
+    caller forever; a thread we can stop waiting for is the only bound we can put on it.
+    """
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as error:  # handed to the caller's thread below
+            box["error"] = error
+
+    thread = threading.Thread(target=target, name=f"qa-kit {what}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise SourceError(
+            f"{what} gave no answer within {timeout:g} s (offline?): download the model where there is "
+            "a network and pass its local folder, or raise the limit with timeout= or QA_KIT_TIMEOUT."
+        )
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _offline_error(what: str, error: BaseException) -> SourceError:
+    reason = type(error).__name__
+    return SourceError(
+        f"Could not fetch {what} ({reason}): this machine seems to be offline or the name is wrong; "
+        "download the model where there is a network and pass its local folder instead."
+    )
+
+
+def _download_zoo(stub: str, timeout: float) -> Path:
+    """Download a SparseZoo stub's deployment folder (model.onnx, config, tokenizer)."""
+    from .stubs import parse
+
+    parse(stub)  # a malformed stub fails here, with a message naming the bad part
+    download_root = cache_dir() / "zoo"
+
+    def fetch() -> Path:
+        from sparsezoo import Model
+
+        return Path(Model(stub, download_path=str(download_root / _label_for(stub))).deployment.path)
+
+    try:
+        return run_with_timeout(fetch, timeout, f"SparseZoo for '{stub}'")
+    except SourceError:
+        raise
+    except Exception as error:
+        raise _offline_error(f"'{stub}' from SparseZoo", error) from error
+
+
+def _download_hf(source: str, timeout: float) -> Path:
+    """Download a Hugging Face repo's ONNX export (root or onnx/ subfolder) with its tokenizer."""
+    repo = source[len("hf:"):].strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", repo):
+        raise SourceError(f"'{source}' is not a Hugging Face repo id: write it as hf:OWNER/NAME.")
+
+    def fetch() -> Path:
+        from huggingface_hub import snapshot_download
+
+        patterns = ["*.json", "*.txt", "*.model", "model.onnx", "onnx/*.json", "onnx/model.onnx", "*.onnx", "onnx/*.onnx"]
+        folder = Path(snapshot_download(repo_id=repo, cache_dir=str(cache_dir() / "hf"), allow_patterns=patterns))
+        onnx_dir = folder / "onnx"
+        # Exports that keep the graph in onnx/ often keep config and tokenizer at the root:
+        # assemble one flat folder so the rest of the kit sees the usual layout.
+        if not (folder / "model.onnx").is_file() and onnx_dir.is_dir():
+            flat = cache_dir() / "hf-flat" / _label_for(repo)
+            flat.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(find_onnx(onnx_dir), flat / "model.onnx")
+            for name in ("config.json",) + TOKENIZER_FILES:
+                for where in (onnx_dir / name, folder / name):
+                    if where.is_file():
+                        shutil.copyfile(where, flat / name)
+                        break
+            return flat
+        return folder
+
+    try:
+        return run_with_timeout(fetch, timeout, f"the Hugging Face Hub for '{source}'")
+    except SourceError:
+        raise
+    except Exception as error:
+        raise _offline_error(f"'{source}' from the Hugging Face Hub", error) from error
