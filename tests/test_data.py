@@ -1,0 +1,102 @@
+"""The sample texts and their SQuAD question sets agree with each other, character for character."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TEXTS = sorted((DATA / "texts").glob("*.txt"))
+QUESTION_FILES = sorted((DATA / "questions").glob("*.json"))
+
+
+def _read_text(path: Path) -> str:
+    # newline="" keeps the file's exact characters, so offsets match what is on disk
+    with open(path, encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+def _load(path: Path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _qas(doc: dict) -> list:
+    return [qa for article in doc["data"] for para in article["paragraphs"] for qa in para["qas"]]
+
+
+def test_every_text_has_a_question_set_and_back():
+    assert {p.stem for p in TEXTS} == {p.stem for p in QUESTION_FILES}
+    assert "bank_run" in {p.stem for p in TEXTS}
+    assert len(TEXTS) >= 4
+
+
+@pytest.mark.parametrize("path", QUESTION_FILES, ids=lambda p: p.stem)
+def test_question_file_is_squad_v11_over_its_text(path: Path):
+    doc = _load(path)
+    assert doc["version"] == "1.1"
+    assert len(doc["data"]) == 1
+    article = doc["data"][0]
+    assert isinstance(article["title"], str) and article["title"]
+    assert len(article["paragraphs"]) == 1
+    context = article["paragraphs"][0]["context"]
+    assert context == _read_text(DATA / "texts" / f"{path.stem}.txt")
+    # the title is the text's first line
+    assert context.splitlines()[0] == article["title"]
+
+
+@pytest.mark.parametrize("path", QUESTION_FILES, ids=lambda p: p.stem)
+def test_every_gold_answer_sits_at_its_offset(path: Path):
+    doc = _load(path)
+    context = doc["data"][0]["paragraphs"][0]["context"]
+    for qa in _qas(doc):
+        assert qa["question"].strip().endswith("?"), qa["id"]
+        assert 1 <= len(qa["answers"]) <= 3, qa["id"]
+        for gold in qa["answers"]:
+            text, start = gold["text"], gold["answer_start"]
+            assert isinstance(start, int) and start >= 0
+            assert context[start:start + len(text)] == text, (qa["id"], text, start)
+            assert 1 <= len(text.split()) <= 6, (qa["id"], text)
+            assert text == text.strip(), (qa["id"], text)
+
+
+@pytest.mark.parametrize("path", QUESTION_FILES, ids=lambda p: p.stem)
+def test_ids_are_unique_and_named_after_the_text(path: Path):
+    ids = [qa["id"] for qa in _qas(_load(path))]
+    assert len(ids) == len(set(ids))
+    assert all(i.startswith(path.stem + "-") for i in ids)
+
+
+def test_ids_are_unique_across_all_sets():
+    ids = [qa["id"] for p in QUESTION_FILES for qa in _qas(_load(p))]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("path", QUESTION_FILES, ids=lambda p: p.stem)
+def test_question_counts(path: Path):
+    n = len(_qas(_load(path)))
+    if path.stem == "bank_run":
+        assert 12 <= n <= 20
+    else:
+        assert 8 <= n <= 12
+
+
+def test_bank_run_is_one_long_article():
+    text = _read_text(DATA / "texts" / "bank_run.txt")
+    assert 15_000 <= len(text) <= 25_000
+    assert text.count("\n\n") >= 20  # paragraphs separated by blank lines
+
+
+@pytest.mark.parametrize("path", [p for p in TEXTS if p.stem != "bank_run"], ids=lambda p: p.stem)
+def test_short_texts_are_short(path: Path):
+    assert 1_500 <= len(_read_text(path)) <= 4_000
+
+
+def test_some_text_goes_beyond_ascii():
+    # the kit must cope with accents and CJK; one sample text carries both, with golds on them
+    texts = [_read_text(p) for p in TEXTS]
+    assert any("é" in t and "港" in t for t in texts)
+    golds = [a["text"] for p in QUESTION_FILES for qa in _qas(_load(p)) for a in qa["answers"]]
+    assert any("港" in g for g in golds)
+    assert any(not g.isascii() and " " in g for g in golds)  # an accented full name, e.g. Amélie Duroc
