@@ -1,0 +1,26 @@
+# qa-kit: `make setup` once, then `make test`; `make lab` opens the kit in JupyterLab.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup test lab clean
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@# The browser test drives Debian's Chromium; install it when we may (root on Debian/Ubuntu).
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+	  else echo "note: install Chromium (apt-get install chromium) to run the browser test; it is skipped without it"; fi; \
+	fi
+
+test:
+	NM_DISABLE_ANALYTICS=1 $(BIN)/python -m pytest
+
+lab:
+	NM_DISABLE_ANALYTICS=1 $(BIN)/qa-kit lab
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,130 @@
+"""The `qa-kit` command: ask, stub explain, eval and lab, thin over the library.
+
+Every error the kit raises on purpose prints as one line on stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from .errors import QAKitError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _read_context(args: argparse.Namespace) -> str:
+    if args.context is not None:
+        return args.context
+    if args.context_file == "-":
+        return sys.stdin.read()
+    path = Path(args.context_file)
+    if not path.is_file():
+        raise QAKitError(f"Context file {path} does not exist: give a text file, or - to read standard input.")
+    return path.read_text(encoding="utf-8")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .reader import load
+
+    context = _read_context(args)
+    reader = load(args.model, engine=args.engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride)
+    answers = reader.ask(args.question, context, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answers.to_dicts(), ensure_ascii=False, indent=2))
+        return 0
+    if answers.warning:
+        print(f"note: {answers.warning}")
+    if not answers:
+        print("No answer: no span of the context qualified.")
+    for a in answers:
+        print(f"{a.rank}. {a.text!r}  [{a.start}:{a.end}]  score={a.score:.3f}  probability={a.probability:.3f}")
+    t = answers.timings
+    print(f"time: tokenize {t['tokenize'] * 1000:.1f} ms, engine {t['engine'] * 1000:.1f} ms, "
+          f"decode {t['decode'] * 1000:.1f} ms, total {t['total'] * 1000:.1f} ms "
+          f"({len(answers.windows)} window{'s' if len(answers.windows) != 1 else ''}, {answers.engine})")
+    return 0
+
+
+def cmd_stub(args: argparse.Namespace) -> int:
+    from .stubs import cli_explain
+
+    print(cli_explain(args.stub, as_json=args.json))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import cli_eval
+    from .reader import load
+
+    reader = load(args.model, engine=args.engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride)
+    print(cli_eval(reader, args.data, as_json=args.json))
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Open JupyterLab on the kit's first notebook."""
+    notebook = args.notebook or "notebooks/01_ask.ipynb"
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={REPO_ROOT}", str(REPO_ROOT / notebook)]
+    if args.port:
+        command.append(f"--port={args.port}")
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", default="tiny-random-bert",
+                        help="folder, .onnx file, zoo: stub, hf: repo or catalog name")
+    parser.add_argument("--engine", "-e", default="deepsparse", choices=["deepsparse", "onnxruntime"])
+    parser.add_argument("--sequence-length", type=int, default=384)
+    parser.add_argument("--doc-stride", type=int, default=128)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa-kit", description="Explore extractive question answering on CPUs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a question from a context")
+    _add_model_options(ask)
+    ask.add_argument("--question", "-q", required=True)
+    source = ask.add_mutually_exclusive_group(required=True)
+    source.add_argument("--context", "-c", help="the text to read")
+    source.add_argument("--context-file", "-f", help="a text file to read, or - for standard input")
+    ask.add_argument("--top-k", "-k", type=int, default=1)
+    ask.add_argument("--json", action="store_true", help="print a JSON list of answers")
+    ask.set_defaults(run=cmd_ask)
+
+    stub = sub.add_parser("stub", help="SparseZoo stubs")
+    stub_sub = stub.add_subparsers(dest="stub_command", required=True)
+    explain = stub_sub.add_parser("explain", help="explain every part of a stub or source")
+    explain.add_argument("stub")
+    explain.add_argument("--json", action="store_true")
+    explain.set_defaults(run=cmd_stub)
+
+    evaluate = sub.add_parser("eval", help="exact match and F1 on a SQuAD v1.1 file")
+    _add_model_options(evaluate)
+    evaluate.add_argument("--data", "-d", required=True, help="a SQuAD v1.1 JSON file")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=cmd_eval)
+
+    lab = sub.add_parser("lab", help="open JupyterLab on the kit's notebooks")
+    lab.add_argument("notebook", nargs="?", help="notebook to open, relative to the repo")
+    lab.add_argument("--port", type=int)
+    lab.set_defaults(run=cmd_lab)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (QAKitError, ValueError) as error:
+        print(f"qa-kit: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The qa-kit command: real runs of the installed entry point on the tiny model."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import TINY
+
+CONTEXT = "The harbour bridge opened in 1932 after nine years of work."
+
+
+def qa_kit(*args, stdin=None):
+    env = {**os.environ, "NM_DISABLE_ANALYTICS": "1"}
+    return subprocess.run([sys.executable, "-m", "qa_kit.cli", *args], input=stdin, capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_ask_prints_json_answers_that_match_the_library():
+    done = qa_kit("ask", "--model", str(TINY), "-q", "When did it open?", "-c", CONTEXT, "--top-k", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    answers = json.loads(done.stdout)
+    assert len(answers) == 3
+    for a in answers:
+        assert {"text", "start", "end", "score", "probability"} <= set(a)
+        assert CONTEXT[a["start"]:a["end"]] == a["text"]
+    import qa_kit as kit
+
+    best = kit.load(str(TINY)).ask("When did it open?", CONTEXT)[0]
+    assert (answers[0]["start"], answers[0]["end"]) == (best.start, best.end)
+
+
+def test_ask_reads_the_context_from_standard_input_and_prints_a_table():
+    done = qa_kit("ask", "-m", "tiny-random-bert", "-q", "When?", "--context-file", "-", stdin=CONTEXT)
+    assert done.returncode == 0, done.stderr
+    assert "random weights" in done.stdout and "1. " in done.stdout and "engine" in done.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "nowhere/model", "-q", "q?", "-c", "text"], "does not exist"),
+    (["-m", "tiny-random-bert", "-q", " ", "-c", "text"], "question is empty"),
+    (["-m", "tiny-random-bert", "-q", "q?", "-f", "/no/such/file.txt"], "does not exist"),
+    (["-m", "tiny-random-bert", "-q", "q?", "-c", "text", "--doc-stride", "500"], "doc_stride"),
+])
+def test_errors_print_one_line_and_exit_non_zero(args, message):
+    done = qa_kit("ask", *args)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith("qa-kit: error:")]
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
