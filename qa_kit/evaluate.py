@@ -1,0 +1,387 @@
+"""Score a reader on a SQuAD v1.1 question set: exact match and token F1, overall and per question.
+
+The scoring follows the official SQuAD v1.1 scorer: both answers are normalised (lower case,
+punctuation removed, the articles a/an/the removed, whitespace collapsed), exact match asks for
+equal normalised strings, F1 compares the bags of normalised tokens, and each question takes its
+best score over its gold answers. Overall scores are percentages, as the official scorer prints.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import string
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import pandas as pd
+
+from .errors import InputError
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+DatasetLike = Union[str, "os.PathLike[str]", Dict[str, Any], Sequence["Example"]]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One question about one context, with its gold answers (texts and character offsets)."""
+
+    id: str
+    question: str
+    context: str
+    answers: List[str]
+    answer_starts: List[int] = field(default_factory=list)
+    title: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the scorer
+
+
+def normalize_answer(s: str) -> str:
+    """SQuAD normalisation, so that 'The Calvin cycle.' and 'calvin cycle' count as equal."""
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in _PUNCTUATION)
+    s = _ARTICLES.sub(" ", s)
+    return " ".join(s.split())
+
+
+def _as_golds(golds: Union[str, Sequence[str]]) -> List[str]:
+    # A question with no gold answer (SQuAD v2 style) is scored against "": only an empty
+    # prediction is right, as the SQuAD v2 scorer does.
+    if isinstance(golds, str):
+        return [golds]
+    return list(golds) or [""]
+
+
+def _em_one(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def _f1_one(prediction: str, gold: str) -> float:
+    pred_tokens = normalize_answer(prediction).split()
+    gold_tokens = normalize_answer(gold).split()
+    if not pred_tokens or not gold_tokens:
+        # Only reachable when one side normalises to nothing; counting "both empty" as a match
+        # keeps F1 consistent with exact match (the v1.1 scorer would give 0 here).
+        return float(pred_tokens == gold_tokens)
+    same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    if same == 0:
+        return 0.0
+    precision = same / len(pred_tokens)
+    recall = same / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def exact_match(prediction: str, golds: Union[str, Sequence[str]]) -> float:
+    """1.0 when the normalised prediction equals any normalised gold answer, else 0.0."""
+    return max(_em_one(prediction, g) for g in _as_golds(golds))
+
+
+def f1(prediction: str, golds: Union[str, Sequence[str]]) -> float:
+    """Token-overlap F1 (0.0 to 1.0) between prediction and the best-matching gold answer."""
+    return max(_f1_one(prediction, g) for g in _as_golds(golds))
+
+
+# ---------------------------------------------------------------------------------------------
+# reading SQuAD files
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise InputError(f"No dataset file at {path}; give the path of a SQuAD v1.1 JSON file.")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
+                         "give a SQuAD v1.1 JSON file.") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text; give a SQuAD v1.1 JSON file saved as UTF-8.") from None
+
+
+def _bad_format(where: str, what: str) -> InputError:
+    return InputError(f"{where} is not in SQuAD v1.1 format ({what}); expected "
+                      '{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers"}]}]}]}.')
+
+
+def load_squad(path_or_dict: Union[str, "os.PathLike[str]", Dict[str, Any]]) -> List[Example]:
+    """Read a SQuAD v1.1 file (or its parsed dict) into a flat list of Examples, in file order."""
+    if isinstance(path_or_dict, dict):
+        doc, where = path_or_dict, "The dataset"
+    elif isinstance(path_or_dict, (str, os.PathLike)):
+        path = Path(path_or_dict)
+        doc, where = _read_json(path), str(path)
+    else:
+        raise InputError(f"Cannot read a dataset from a {type(path_or_dict).__name__}; "
+                         "give a file path or a SQuAD dict.")
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise _bad_format(where, 'no "data" list at the top')
+    examples: List[Example] = []
+    for a, article in enumerate(doc["data"]):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            raise _bad_format(where, f'article {a} has no "paragraphs" list')
+        title = str(article.get("title", ""))
+        for p, para in enumerate(article["paragraphs"]):
+            if not isinstance(para, dict) or not isinstance(para.get("context"), str):
+                raise _bad_format(where, f'article {a} paragraph {p} has no "context" text')
+            for q, qa in enumerate(para.get("qas", [])):
+                if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
+                    raise _bad_format(where, f'article {a} paragraph {p} question {q} has no "question" text')
+                golds = qa.get("answers", [])
+                if not isinstance(golds, list) or not all(isinstance(g, dict) and "text" in g for g in golds):
+                    raise _bad_format(where, f'question {qa.get("id", q)!r} has answers without "text"')
+                examples.append(Example(
+                    id=str(qa.get("id", f"{a}-{p}-{q}")),
+                    question=qa["question"],
+                    context=para["context"],
+                    answers=[str(g["text"]) for g in golds],
+                    answer_starts=[int(g.get("answer_start", -1)) for g in golds],
+                    title=title,
+                ))
+    return examples
+
+
+def _examples_and_name(dataset: DatasetLike) -> "tuple[List[Example], str]":
+    if isinstance(dataset, (str, os.PathLike)):
+        return load_squad(dataset), Path(dataset).stem
+    if isinstance(dataset, dict):
+        examples = load_squad(dataset)
+        return examples, (examples[0].title if examples and examples[0].title else "dataset")
+    if isinstance(dataset, Sequence) and all(isinstance(e, Example) for e in dataset):
+        examples = list(dataset)
+        return examples, (examples[0].title if examples and examples[0].title else "examples")
+    raise InputError(f"Cannot evaluate on a {type(dataset).__name__}; give a SQuAD file path, "
+                     "a SQuAD dict or a list of Examples.")
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+
+_EM_COLOUR, _PARTIAL_COLOUR, _MISS_COLOUR = "#2a9d8f", "#e9c46a", "#e76f51"
+
+
+def _shorten(s: str, width: int) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= width else s[: width - 3] + "..."
+
+
+def _mpl_plain(s: str) -> str:
+    # a pair of "$" would switch matplotlib into math mode ("$4.7 billion ... $5.6 billion")
+    return s.replace("$", r"\$")
+
+
+@dataclass(eq=False)  # comparing DataFrames with == has no single truth value
+class EvalReport:
+    """The scores of one reader on one question set: overall, per question, as text, HTML and a chart."""
+
+    frame: pd.DataFrame  # id, question, prediction, golds, exact_match, f1, seconds (scores in percent)
+    model: str = ""
+    engine: str = ""
+    dataset: str = ""
+    top_k: int = 1
+    warning: Optional[str] = None  # e.g. the reader's note that its weights are random
+
+    @property
+    def exact_match(self) -> float:
+        """Exact match over all questions, in percent (0-100)."""
+        return float(self.frame["exact_match"].mean()) if len(self.frame) else 0.0
+
+    @property
+    def f1(self) -> float:
+        """Mean best-over-golds token F1, in percent (0-100)."""
+        return float(self.frame["f1"].mean()) if len(self.frame) else 0.0
+
+    @property
+    def exact_match_at_k(self) -> Optional[float]:
+        """Percent of questions where any of the top-k answers matches exactly; None when top_k is 1."""
+        if self.top_k == 1 or "exact_match_at_k" not in self.frame:
+            return None
+        return float(self.frame["exact_match_at_k"].mean())
+
+    @property
+    def seconds(self) -> float:
+        """Total time spent in reader.ask, in seconds."""
+        return float(self.frame["seconds"].sum())
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary plus one record per question."""
+        records = []
+        for row in self.frame.to_dict(orient="records"):
+            rec = {k: (list(v) if k in ("golds", "top_k_predictions") else v) for k, v in row.items()}
+            for k in ("exact_match", "f1", "seconds", "exact_match_at_k"):
+                if k in rec:
+                    rec[k] = float(rec[k])
+            records.append(rec)
+        out = {
+            "model": self.model,
+            "engine": self.engine,
+            "dataset": self.dataset,
+            "questions": len(self.frame),
+            "top_k": self.top_k,
+            "exact_match": self.exact_match,
+            "f1": self.f1,
+            "seconds": self.seconds,
+            "warning": self.warning,
+            "per_question": records,
+        }
+        if self.exact_match_at_k is not None:
+            out["exact_match_at_k"] = self.exact_match_at_k
+        return out
+
+    def summary(self) -> str:
+        """One line: who was scored on what, and how well."""
+        who = self.model or "reader"
+        if self.engine:
+            who += f" ({self.engine})"
+        line = (f"{who} on {self.dataset or 'dataset'}, {len(self.frame)} questions: "
+                f"exact match {self.exact_match:.1f}, F1 {self.f1:.1f}")
+        if self.exact_match_at_k is not None:
+            line += f", exact match in top {self.top_k} {self.exact_match_at_k:.1f}"
+        return line + f" ({self.seconds:.1f} s)"
+
+    def table(self, width: int = 40) -> str:
+        """The per-question results as a plain-text table, for terminals."""
+        header = ("id", "EM", "F1", "question", "prediction", "gold")
+        rows = [
+            (str(r["id"]), f"{r['exact_match']:.0f}", f"{r['f1']:.0f}", _shorten(r["question"], width),
+             _shorten(r["prediction"], width) or "(none)", _shorten(" | ".join(r["golds"]), width))
+            for r in self.frame.to_dict(orient="records")
+        ]
+        if not rows:
+            return "(no questions)"
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        right = {1, 2}  # numbers line up on the right, text on the left
+
+        def line(cells: "tuple[str, ...]") -> str:
+            return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+        return "\n".join([line(header)] + [line(r) for r in rows])
+
+    def __str__(self) -> str:
+        lines = [self.summary()]
+        if self.warning:
+            lines.append(f"note: {self.warning}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"EvalReport(model={self.model!r}, dataset={self.dataset!r}, questions={len(self.frame)}, "
+                f"exact_match={self.exact_match:.1f}, f1={self.f1:.1f})")
+
+    def _repr_html_(self) -> str:
+        shown = self.frame.copy()
+        shown["golds"] = [" | ".join(g) for g in shown["golds"]]
+        if "top_k_predictions" in shown:
+            shown["top_k_predictions"] = [" | ".join(p) for p in shown["top_k_predictions"]]
+        parts = [f"<p><b>{html.escape(self.summary())}</b></p>"]
+        if self.warning:
+            parts.append(f"<p><i>note: {html.escape(self.warning)}</i></p>")
+        parts.append(shown.to_html(index=False, escape=True, float_format=lambda x: f"{x:.1f}"))
+        return "\n".join(parts)
+
+    def chart(self, ax: Any = None) -> Any:
+        """Per-question F1 as horizontal bars, coloured exact / partial / miss, with the predictions."""
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
+
+        n = len(self.frame)
+        if ax is None:
+            fig = Figure(figsize=(9, max(2.5, 0.38 * n + 1.4)), layout="constrained")
+            ax = fig.add_subplot()
+        else:
+            fig = ax.figure
+        scores = [float(v) for v in self.frame["f1"]]
+        exact = [float(v) >= 100.0 for v in self.frame["exact_match"]]
+        colours = [_EM_COLOUR if e else (_PARTIAL_COLOUR if s > 0 else _MISS_COLOUR) for s, e in zip(scores, exact)]
+        labels = [_mpl_plain(_shorten(q, 48)) for q in self.frame["question"]]
+        ys = list(range(n))
+        ax.barh(ys, scores, color=colours)
+        for y, s, pred, colour in zip(ys, scores, self.frame["prediction"], colours):
+            # a miss has no bar to see, so its label takes the miss colour instead
+            ax.text(min(s, 100) + 1.5, y, _mpl_plain(_shorten(pred, 26)) or "(no answer)",
+                    va="center", fontsize=8, color=_MISS_COLOUR if s == 0 else "#333333")
+        ax.set_yticks(ys, labels=labels, fontsize=8)
+        ax.invert_yaxis()  # first question on top
+        ax.set_xlim(0, 140)  # room for the prediction labels
+        ax.set_xticks([0, 20, 40, 60, 80, 100])
+        ax.set_xlabel("F1 (%)")
+        if n:
+            ax.axvline(self.f1, color="#555555", linestyle="--", linewidth=1)
+        ax.legend(handles=[Patch(color=_EM_COLOUR, label="exact match"),
+                           Patch(color=_PARTIAL_COLOUR, label="partial overlap"),
+                           Patch(color=_MISS_COLOUR, label="no overlap (F1 0)")],
+                  loc="upper center", bbox_to_anchor=(0.5, -0.45 / max(n, 1) - 0.06), ncols=3,
+                  fontsize=8, frameon=False)
+        ax.set_title(_mpl_plain(f"{self.model or 'reader'} on {self.dataset or 'dataset'}: "
+                                f"EM {self.exact_match:.1f}, F1 {self.f1:.1f} (dashed: mean F1)"), fontsize=10)
+        return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# running a reader over a dataset
+
+
+def _reader_label(reader: Any, attr: str) -> str:
+    value = getattr(reader, attr, None)
+    return value if isinstance(value, str) else ""
+
+
+def evaluate(reader: Any, dataset: DatasetLike, *, top_k: int = 1, progress: bool = True) -> EvalReport:
+    """Ask the reader every question of a SQuAD dataset and score its best answers against the golds."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
+    if not callable(getattr(reader, "ask", None)):
+        raise InputError(f"{type(reader).__name__} has no ask(question, context, top_k) method; "
+                         "give a reader from qa_kit.load().")
+    examples, name = _examples_and_name(dataset)
+    if not examples:
+        raise InputError(f"The dataset {name!r} has no questions; give a SQuAD file with at least one.")
+    from tqdm.auto import tqdm
+
+    model = _reader_label(reader, "name") or _reader_label(reader, "source")
+    engine = _reader_label(reader, "engine_name")
+    warning: Optional[str] = None
+    rows = []
+    for ex in tqdm(examples, desc=f"eval {name}", unit="q", disable=not progress):
+        began = time.perf_counter()
+        result = reader.ask(ex.question, ex.context, top_k=top_k)
+        seconds = time.perf_counter() - began
+        texts = [a.text for a in list(result)[:top_k]]
+        prediction = texts[0] if texts else ""
+        warning = warning or getattr(result, "warning", None) or None
+        engine = engine or _reader_label(result, "engine")
+        model = model or _reader_label(result, "model")
+        row = {
+            "id": ex.id,
+            "question": ex.question,
+            "prediction": prediction,
+            "golds": list(ex.answers),
+            "exact_match": 100.0 * exact_match(prediction, ex.answers),
+            "f1": 100.0 * f1(prediction, ex.answers),
+            "seconds": seconds,
+        }
+        if top_k > 1:
+            row["top_k_predictions"] = texts
+            row["exact_match_at_k"] = 100.0 * max([exact_match(t, ex.answers) for t in texts] or [0.0])
+        rows.append(row)
+    columns = ["id", "question", "prediction", "golds", "exact_match", "f1", "seconds"]
+    if top_k > 1:
+        columns += ["top_k_predictions", "exact_match_at_k"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return EvalReport(frame=frame, model=model, engine=engine, dataset=name, top_k=top_k, warning=warning)
+
+
+def cli_eval(reader: Any, data_path: str, as_json: bool, *, top_k: int = 1, progress: bool = True) -> str:
+    """What `qa-kit eval --model M --data FILE [--json]` prints: a table and summary, or JSON."""
+    report = evaluate(reader, data_path, top_k=top_k, progress=progress)
+    if as_json:
+        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+    return f"{report.table()}\n\n{report}"
