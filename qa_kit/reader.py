@@ -14,7 +14,10 @@ from typing import Optional
 
 from .engines import Engine, check_engine_name, get_engine
 from .errors import InputError, SourceError
-from .reading import check_lengths, decode, encode, windows_with_logits
+from dataclasses import replace
+
+from .ranking import pick_windows
+from .reading import attach_logits, check_lengths, decode, encode
 from .results import Answers
 from .sources import ResolvedModel, resolve
 
@@ -69,19 +72,30 @@ class Reader:
         """The name the user gave the model (its source string)."""
         return self.source
 
-    def ask(self, question: str, context: str, top_k: int = 1) -> Answers:
-        """Answer a question from a context: the top-k spans, best first, with stage timings."""
+    def ask(self, question: str, context: str, top_k: int = 1, *, fast: bool = False, max_windows: int = 4) -> Answers:
+        """Answer a question from a context: the top-k spans, best first, with stage timings.
+
+        With `fast=True` a long context is read only in its `max_windows` windows that share the
+        most words with the question (BM25); the others are skipped and marked so on the result.
+        """
         if not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
+        if not isinstance(max_windows, int) or max_windows < 1:
+            raise InputError(f"max_windows={max_windows!r} must be a whole number, 1 or more.")
         began = time.perf_counter()
         encoded = encode(self.tokenizer, question, context, self.sequence_length, self.doc_stride)
+        windows = encoded.windows()
+        read = list(range(len(windows)))
+        if fast and len(windows) > max_windows:
+            read = pick_windows(question, [context[w.char_start:w.char_end] for w in windows], max_windows)
         tokenized = time.perf_counter()
-        start_logits, end_logits = self.engine.run(encoded.features)
+        start_logits, end_logits = self.engine.run({k: v[read] for k, v in encoded.features.items()})
         ran = time.perf_counter()
         answers = decode(
-            context, start_logits, end_logits, encoded.offsets, top_k=top_k,
+            context, start_logits, end_logits, encoded.offsets[read], top_k=top_k,
             n_best_size=self.n_best_size, max_answer_length=self.max_answer_length,
         )
+        answers = [replace(a, window=read[a.window]) for a in answers]  # back to document window numbers
         done = time.perf_counter()
         return Answers(
             question=question,
@@ -90,7 +104,7 @@ class Reader:
             model=self.source,
             engine=self.engine_name,
             timings={"tokenize": tokenized - began, "engine": ran - tokenized, "decode": done - ran, "total": done - began},
-            windows=windows_with_logits(encoded, start_logits, end_logits),
+            windows=attach_logits(windows, read, start_logits, end_logits),
             warning=RANDOM_WEIGHTS_NOTE if self.random_weights else None,
         )
 

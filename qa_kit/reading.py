@@ -9,7 +9,7 @@ top k, and turns scores into probabilities.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -155,9 +155,11 @@ def decode(
     return answers
 
 
-def windows_with_logits(encoded: Encoded, start_logits: np.ndarray, end_logits: np.ndarray) -> List[Window]:
-    """The windows of an encoding, each with its logits attached (for charts)."""
-    windows = encoded.windows()
-    for window, s, e in zip(windows, start_logits, end_logits):
-        window.start_logits, window.end_logits = s, e
+def attach_logits(windows: List[Window], read: Sequence[int], start_logits: np.ndarray, end_logits: np.ndarray) -> List[Window]:
+    """Mark which windows were read and give each read window its logits (for charts)."""
+    read_set = set(read)
+    for window in windows:
+        window.read = window.index in read_set
+    for row, index in enumerate(read):
+        windows[index].start_logits, windows[index].end_logits = start_logits[row], end_logits[row]
     return windows

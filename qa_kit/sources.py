@@ -204,7 +204,7 @@ def _download_zoo(stub: str, timeout: float) -> Path:
     """Download a SparseZoo stub's deployment folder (model.onnx, config, tokenizer)."""
     from .stubs import parse
 
-    parse(stub)  # a malformed stub fails here, with a message naming the bad part
+    stub = str(parse(stub))  # a malformed stub fails here, naming the bad part; adds a missing zoo:
     download_root = cache_dir() / "zoo"
 
     def fetch() -> Path:

@@ -251,3 +251,31 @@ def test_a_network_that_hangs_is_cut_off_at_the_timeout(silent_server, tmp_path,
     seconds, message = out.split(" ", 1)
     assert 1.9 <= float(seconds) < 5, out
     assert "within 2 s" in message and source in message
+
+
+# ---- fast reading ----------------------------------------------------------------------------
+
+def test_fast_reading_reads_only_the_best_windows_and_marks_the_rest_skipped():
+    reader = qa_kit.load(str(TINY))
+    question = "Who bought the bank?"
+    full = reader.ask(question, BANK_RUN, top_k=3)
+    fast = reader.ask(question, BANK_RUN, top_k=3, fast=True, max_windows=3)
+    read = [w.index for w in fast.windows if w.read]
+    assert len(fast.windows) == len(full.windows) > 3 and len(read) == 3
+    assert all(w.start_logits is None for w in fast.windows if not w.read)
+    assert all(a.window in read for a in fast)
+    assert_offsets_hold(fast)
+    # the windows it read hold the same logits as when every window is read
+    for index in read:
+        np.testing.assert_allclose(fast.windows[index].start_logits, full.windows[index].start_logits, atol=1e-4)
+    # the chosen windows are the ones sharing most words with the question
+    from qa_kit.ranking import window_scores
+
+    scores = window_scores(question, [BANK_RUN[w.char_start:w.char_end] for w in full.windows])
+    assert min(scores[read]) >= max(np.delete(scores, read))
+
+
+def test_fast_reading_on_a_short_text_is_the_same_as_full_reading(tiny_reader):
+    a = tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, top_k=3)
+    b = tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, top_k=3, fast=True, max_windows=4)
+    assert list(a) == list(b) and all(w.read for w in b.windows)
