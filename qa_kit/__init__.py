@@ -14,9 +14,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from .errors import EngineError, InputError, QAKitError, SourceError  # noqa: E402
 from .reader import Reader, load  # noqa: E402
 from .results import Answer, Answers, Window  # noqa: E402
+from .sources import default_model  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "load", "Reader", "Answer", "Answers", "Window",
+    "load", "Reader", "default_model", "Answer", "Answers", "Window",
     "QAKitError", "SourceError", "EngineError", "InputError",
 ]

@@ -125,11 +125,15 @@ def load(
     n_best_size: int = 20,
     timeout: Optional[float] = None,
 ) -> Reader:
-    """Load a QA model from a folder, .onnx file, zoo: stub, hf: repo or catalog name, ready to ask.
+    """Load a QA model from a folder, .onnx file, zoo: stub, hf: repo, catalog name or server URL.
 
     `timeout` bounds how long a zoo: or hf: source may take to download (default 10 s, or
     $QA_KIT_TIMEOUT); the model always runs from a private cached copy ($QA_KIT_CACHE).
     """
+    if isinstance(source, str) and source.strip().startswith(("http://", "https://")):
+        from .server import ServerReader  # a running DeepSparse server answers instead
+
+        return ServerReader(source.strip(), timeout=timeout)
     check_engine_name(engine)
     check_lengths(sequence_length, doc_stride)
     resolved = resolve(source, timeout=timeout)

@@ -45,6 +45,13 @@ def cache_dir() -> Path:
     return Path(root)
 
 
+def default_model() -> str:
+    """The catalog name notebooks and the Explorer start with: the real demo model when it ships."""
+    if (DATA_DIR / "models" / "demo-minilm" / "model.onnx").is_file():
+        return "demo-minilm"
+    return "tiny-random-bert"
+
+
 def network_timeout(timeout: Optional[float] = None) -> float:
     """The time limit for network sources: the argument, else $QA_KIT_TIMEOUT, else 10 s."""
     if timeout is not None:
