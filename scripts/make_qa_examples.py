@@ -24,14 +24,14 @@ FIRST_M = """John Thomas William Henry Peter Paul David Daniel Samuel Oliver Luc
 Carlos Marco Luca Pierre Henri Jan Pavel Ivan Dmitri Sergei Ahmed Omar Yusuf Karim Ravi Arjun
 Vikram Kenji Hiroshi Takeshi Wei Jun Min Kwame Kofi Tunde Emeka Lars Erik Nils Sven Anders Bjorn
 Miguel Rafael Tomas Stefan Viktor Andrei George Edward Arthur Hugh Owen Rhys Declan Felix""".split()
-SURNAMES = """Novak Halvorsen Okafor Mendes Tanaka Whitlock Brandt Castellano Ivanova Lindqvist
+SURNAMES = """Novak Halvorsen Okafor Mendes Tanaka Whitlock Brandt Castellano Ivanova Lindgren
 Moreau Fischer Kowalski Adeyemi Sato Gallagher Petrov Rossi Haddad Nakamura Ferreira Johansson
 Abernathy Varga Dumont Eriksen Kaur Mehta Osei Mbeki Carrington Delacroix Hartmann Blackwood
-Ashworth Thornbury Pemberton Quill Rasmussen Ortega Salazar Bianchi Kim Park Chen Huang Nguyen
+Ashworth Thornbury Pemberton Quinlan Rasmussen Ortega Salazar Bianchi Kim Park Chen Huang Nguyen
 Tran Suzuki Yamamoto Kuznetsov Popescu Horvat Nowak Dvorak Keller Wagner Becker Schulz Lambert
-Fontaine Marchetti Greco Costa Silva Santos Pereira Alvarez Romero Navarro Vasquez Ibrahim Mansour
-Farouk Eze Nwosu Mensah Asante Kipkemboi Otieno Odhiambo Larsen Berg Holm Strand Vance Merrow
-Colquhoun Pryce Harrow Kestrel Linwood Ashby Fairbairn Calloway Dunmore Redfern Sorensen""".split()
+Fontaine Morello Greco Costa Silva Santos Pereira Alvarez Romero Navarro Vasquez Ibrahim Mansour
+Farouk Eze Nwosu Mensah Asante Kipkemboi Otieno Odhiambo Larsen Berg Holm Stroud Vance Merrow
+Colquhoun Pryce Harrow Kestrel Linwood Ashby Fairbairn Callander Dunmore Redfern Sorensen""".split()
 CITY_A = """Bren Ash Marl Thorn Kings Elm Wolver Stan Har Dun Rox Kel Bel Fair Glen Red Lin Mor Pen
 Ross Sil Wex Ald Brack Cor Fen Hol Lan Nor Rav Sel Tal Ver Wyn Oak Stone Mill Brook""".split()
 CITY_B = """wick ford bridge ton ham field stead mouth by dale holm port burg ley minster haven
@@ -108,13 +108,40 @@ winds|a broken signal|human error|a lightning strike|poor maintenance|a cracked 
 overloaded power line|a burst dam|metal fatigue|a kitchen fire|a failed brake""".replace(
     "\n", " ").split("|")
 PLACES_BUILDING = """textile mill|warehouse|shopping centre|hospital|railway station|school|
-apartment block|chemical plant|hotel|museum|paper factory|bus depot""".replace(
+block of flats|chemical plant|hotel|museum|paper factory|bus depot""".replace(
     "\n", "").split("|")
 GROUPS = """Roman soldiers|Viking traders|monks|fishermen|Dutch merchants|a group of
 farmers|silver miners|Greek settlers|a local duke|Portuguese sailors""".replace(
     "\n", " ").split("|")
 SPORTS = ["football", "rugby", "hockey", "basketball", "cricket", "handball", "volleyball"]
 TEAM_SUFFIX = ["United", "Rovers", "City", "Athletic", "Wanderers", "Rangers", "FC", "Albion"]
+WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+RELATIVES = [("older brother", False), ("younger sister", True), ("uncle", False), ("aunt", True),
+             ("father", False), ("mother", True), ("cousin", None), ("old school friend", None),
+             ("former teacher", None), ("neighbour", None), ("business partner", None)]
+BUSINESSES = ["bakery", "bookshop", "pharmacy", "hardware store", "cafe", "tailor's shop",
+              "printing shop", "flower shop", "butcher's shop", "garage", "shipyard", "brewery",
+              "sawmill", "boatyard", "hotel", "newspaper"]
+RESOURCES = ["herring", "cod", "silver", "timber", "salt", "fertile soil", "copper", "whales",
+             "furs", "tin", "wool", "fresh water"]
+BRAND_ITEMS = ["water-quality probe", "handheld scanner", "solar lamp", "electric scooter",
+               "coffee machine", "weather station", "hearing aid", "drone", "baby monitor",
+               "smart meter", "laptop", "pressure sensor", "wheelchair", "fishing sonar"]
+AGENCY_FIELDS = ["Banking", "Markets", "Energy", "Food", "Rail", "Aviation", "Insurance", "Health"]
+GASES = ["oxygen", "carbon dioxide", "nitrogen", "hydrogen", "methane", "ammonia"]
+SUBSTANCES = ["glucose", "starch", "cellulose", "fat", "salt", "protein", "sugar", "iron",
+              "calcium", "lactose", "chalk", "silica"]
+PARTS = ["chloroplasts", "mitochondria", "root hairs", "the outer membrane", "the nucleus",
+         "the inner ear", "the liver", "the gills", "the stem", "the upper layer of the soil",
+         "the cell wall", "the lower atmosphere", "the thylakoid membranes", "the bark"]
+COLOURS = ["green", "red", "yellow", "blue", "purple", "brown", "orange"]
+SYLL_A = ["lum", "kar", "vel", "thal", "or", "ser", "mir", "dor", "pel", "zan", "cor", "fen"]
+SYLL_B = ["ine", "ase", "ite", "ophyll", "in", "ene", "ol", "ium", "ose", "ate"]
+FINDINGS = ["the disease spread through water",
+            "the metal expands when heated", "bees can see ultraviolet light",
+            "the comet returns every 76 years", "the bacteria survive without oxygen",
+            "sound travels faster in water", "the river carried gold from the hills",
+            "the soil lacked nitrogen", "the glacier moved a few metres each year"]
 MONTHS = """January February March April May June July August September October November
 December""".split()
 SMALL_WORDS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -251,6 +278,56 @@ def book(rng: random.Random) -> str:
     return f"A History of {_pick(rng, NOUNS)}s"
 
 
+def bank(rng: random.Random) -> str:
+    r = rng.random()
+    if r < 0.5:
+        return f"{_pick(rng, CITY_A)}{_pick(rng, CITY_B)} {rng.choice(['Valley', 'River', 'Savings', 'Trust', 'City', 'National'])} Bank"
+    if r < 0.8:
+        return f"{_pick(rng, SURNAMES)} {rng.choice(['Bank', 'Financial', 'Capital', 'Savings Bank'])}"
+    return f"Bank of {city(rng)}"
+
+
+def agency(rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return f"the {_pick(rng, CITY_A)}{_pick(rng, CITY_B)} {_pick(rng, AGENCY_FIELDS)} Commission"
+    return f"the {rng.choice(['National', 'Federal', 'State'])} {_pick(rng, AGENCY_FIELDS)} Authority"
+
+
+def brand_item(rng: random.Random) -> str:
+    brand = rng.choice(["Aqua", "Sol", "Vita", "Nord", "Opti", "Terra", "Lumi", "Echo"]) + \
+        rng.choice(["Sense", "Max", "Line", "Star", "Wave", "Core", "Point"])
+    return f"the {brand} {rng.randint(1, 9)} {_pick(rng, BRAND_ITEMS)}" if rng.random() < 0.6 else f"the {brand} {_pick(rng, BRAND_ITEMS)}"
+
+
+def term(rng: random.Random) -> str:
+    """A made-up technical word (pigments, enzymes, structures)."""
+    w = _pick(rng, SYLL_A) + _pick(rng, SYLL_B)
+    return w if rng.random() < 0.8 else w.upper()[:5]
+
+
+def lender(rng: random.Random) -> str:
+    rel, female = RELATIVES[rng.randrange(len(RELATIVES))]
+    if female is None:
+        female = rng.random() < 0.5
+    first = _pick(rng, FIRST_F if female else FIRST_M)
+    r = rng.random()
+    if r < 0.5:
+        return f"{{sp}} {rel} {first}"  # the subject's possessive is filled in by _fact
+    if r < 0.8:
+        return f"a local banker, {person(rng)[0]}"
+    return person(rng)[0]
+
+
+def business_name(rng: random.Random, owner: str) -> str:
+    b = _pick(rng, BUSINESSES)
+    r = rng.random()
+    if r < 0.5:
+        return f"{owner.split()[-1]}'s {b.title()}"
+    if r < 0.8:
+        return f"The {_pick(rng, ADJS)} {_pick(rng, NOUNS)}"
+    return f"{_pick(rng, NOUNS)} {b.title()}"
+
+
 def team(rng: random.Random) -> str:
     return f"{city(rng)} {_pick(rng, TEAM_SUFFIX)}"
 
@@ -332,9 +409,72 @@ PERSON_RELS = [
     _rel("children", lambda r: {"n": number(r, 2, 12)},
          "{S} had {n} children.|{S} and {sp} partner raised {n} children.|{S} had {n} children with {sp} partner.",
          {"n": "How many children did {N} have?|How many children did {N} raise?"}),
+    _rel("loan", lambda r: {"lender": lender(r), "money": r.choice([f"{r.randint(2, 900)} pounds", money(r), f"{r.randint(2, 90)} dollars"]), "what": r.choice(["a workshop", "the first machines", "a small shop", "a printing press", "the patent"])},
+         "{S} borrowed {money} from {lender} to pay for {what}.|To pay for {what}, {S} borrowed {money} from {lender}.|{lender} lent {S} {money}, which paid for {what}.",
+         {"lender": "Who gave {N} the loan?|From whom did {N} borrow the money?|Who lent money to {N}?",
+          "money": "How much did {N} borrow?|How much money did {N} borrow from {lender}?",
+          "what": "What did {N} use the borrowed money for?|What did the loan pay for?"}),
+    _rel("patents", lambda r: {"n": number(r, 2, 120), "year": year(r)},
+         "By {year}, {S} held {n} patents.|{S} was granted {n} patents in {sp} lifetime.|Over {sp} career {S} registered {n} patents.",
+         {"n": "How many patents did {N} hold?|How many patents was {N} granted?|How many patents did {N} register?"}),
+    _rel("business", lambda r: {"biz": _pick(r, BUSINESSES), "bname": business_name(r, person(r)[0]), "n": number(r, 2, 60), "city": city(r)},
+         "{S} ran a small {biz} called {bname} in {city}, which employed {n} people.|In {city}, {S} owned a {biz}, {bname}, with {n} employees.",
+         {"bname": "What was {N}'s {biz} called?|What was the name of the {biz} {N} ran?",
+          "n": "How many people worked at {N}'s {biz}?|How many people did {N}'s {biz} employ?",
+          "city": "Where was {N}'s {biz}?|In which town did {N} run a {biz}?",
+          "biz": "What kind of business did {N} run?|What did {N} own in {city}?"}),
+    _rel("waited", lambda r: {"dur": duration(r), "where": r.choice(["a teller", "the front of the queue", "a doctor", "the border", "the ticket office"]), "day": _pick(r, WEEKDAYS)},
+         "On {day}, {S} waited {dur} before {s} reached {where}.|{S} had to wait {dur} on {day} to reach {where}.",
+         {"dur": "How long did {N} have to wait?|How long did {N} wait on {day}?",
+          "day": "On which day did {N} wait {dur}?|What day did {N} have to wait?"}),
+    _rel("finding", lambda r: {"finding": _pick(r, FINDINGS), "year": year(r, 1600, 1990)},
+         "In {year}, {S} showed that {finding}.|{S} demonstrated in {year} that {finding}.",
+         {"S": "Who discovered that {finding}?|Who demonstrated that {finding}?",
+          "year": "When did {N} show that {finding}?|In what year did {N} demonstrate that {finding}?"}),
 ]
 
+def _dividend(r: random.Random) -> Dict[str, str]:
+    return {"div": f"{r.randint(2, 95)} cents per share" if r.random() < 0.6 else f"{r.randint(1, 9)}.{r.randint(0, 9)}0 dollars per share"}
+
+
 ORG_RELS = [
+    _rel("chair", lambda r: {"chair": person(r)[0], "next": person(r)[0]},
+         "The chairman, {chair}, will retire next year and is expected to be succeeded by {next}.|{chair}, who chairs the board of {S}, is to step down; {next} is likely to replace {chair}.",
+         {"chair": "Who is the chairman of {N}?|Who chairs the board of {N}?|Who is stepping down as chairman?",
+          "next": "Who is expected to succeed {chair}?|Who will replace {chair} as chairman?"}),
+    _rel("dividend", _dividend,
+         "{S} will pay a dividend of {div}.|Shareholders will receive a dividend of {div}.",
+         {"div": "How large a dividend will {N} pay?|How much will {N} pay its shareholders per share?"}),
+    _rel("bestseller", lambda r: {"item": brand_item(r), "year": year(r, 1990, 2024)},
+         "{Sp} best-selling product in {year} was {item}.|In {year}, the best-selling product of {S} was {item}.|Sales were led by {item}, {sp} best-selling product.",
+         {"item": "Which product sold best for {N}?|Which product of {N} sold best in {year}?"}),
+    _rel("order", lambda r: {"buyer": r.choice(["the harbour board of ", "the city council of ", "the army of ", "the railway company of ", "a hospital in "]) + city(r), "n": number(r, 12, 9000, words=False), "items": _pick(r, PRODUCTS), "year": year(r)},
+         "In {year}, {buyer} ordered {n} {items} from {S}.|{S} sold {n} {items} to {buyer} in {year}.|{buyer} bought {n} {items} from {S} in {year}.",
+         {"n": "How many {items} did {buyer} buy?|How many {items} did {N} sell to {buyer}?|How many {items} were ordered in {year}?",
+          "buyer": "Who bought {n} {items} from {N}?|Which customer ordered {n} {items}?|Who ordered {items} from {N} in {year}?"}),
+    _rel("newplant", lambda r: {"city": city(r), "money": money(r), "n": number(r, 50, 3000, words=False)},
+         "{S} plans a new factory in {city} at a cost of {money}.|A new plant, costing {money}, will open in {city} and employ {n} people.|{Sp} new plant in {city} will cost {money}.",
+         {"city": "Where will {N} build its new plant?|In which town will the new plant open?",
+          "money": "How much will the new factory cost?|What is the cost of the new plant?"}),
+    _rel("shares", lambda r: {"pct": percent(r), "day": _pick(r, WEEKDAYS)},
+         "On {day}, {sp} shares fell {pct}.|Shares in {S} dropped by {pct} on {day}.|{Sp} share price fell by {pct} on {day}.",
+         {"pct": "How much did the shares of {N} drop?|By what percentage did {N}'s share price fall?",
+          "day": "On which day did {N}'s shares fall {pct}?|When did {N}'s shares drop?"}),
+    _rel("withdraw", lambda r: {"money": money(r), "day": _pick(r, WEEKDAYS), "who": r.choice(["customers", "savers", "depositors", "investors"])},
+         "On {day} alone, {who} withdrew {money} from {S}.|{who} pulled {money} out of {S} on {day}.",
+         {"money": "How much did {who} take out of {N} on {day}?|How much was pulled out on {day}?",
+          "day": "On what day did {who} withdraw {money}?|When did {who} withdraw {money}?"}),
+    _rel("borrow", lambda r: {"money": money(r), "lender": r.choice(["the central bank", "the state treasury", "other banks", "the government", "a group of investors"])},
+         "{S} borrowed {money} from {lender}.|To stay open, {S} had to borrow {money} from {lender}.",
+         {"money": "How much did {N} borrow from {lender}?|How much money did {N} borrow?",
+          "lender": "From whom did {N} borrow {money}?|Who lent {N} {money}?"}),
+    _rel("branches", lambda r: {"n": number(r, 3, 900, words=False), "when": year(r, 1990, 2024)},
+         "In {when}, {S} had {n} branches.|By {when}, {S} operated {n} branches.",
+         {"n": "How many branches did {N} operate?|How many branches did {N} run?"}),
+    _rel("supervisor", lambda r: {"agency": agency(r), "cfo": person(r)[0]},
+         "{S} is regulated by {agency}.|{S} answers to {agency}, and its finance director is {cfo}.",
+         {"agency": "Which regulator oversees {N}?|Who regulates {N}?",
+          "cfo": "Who is {N}'s finance director?|Who is the finance director of {N}?"}),
     _rel("founded", lambda r: {"person": person(r)[0], "year": year(r), "city": city(r)},
          "{S} was founded by {person} in {city} in {year}.|{person} founded {S} in {year} in {city}.|In {year}, {person} established {S} in {city}.|{S} was set up in {city} in {year} by {person}.",
          {"person": "Who founded {N}?|Who was the founder of {N}?|Who established {N}?|Which person set up {N}?|Who started {N}?",
@@ -372,6 +512,30 @@ ORG_RELS = [
 ]
 
 CITY_RELS = [
+    _rel("settled", lambda r: {"group": _pick(r, GROUPS), "leader": person(r)[0], "res": _pick(r, RESOURCES), "year": year(r, 1500, 1900)},
+         "In {year}, {group} under {leader} arrived, attracted by the {res}.|{group}, with {leader} at their head, reached the area in {year} in search of {res}.",
+         {"year": "In what year did {group} arrive?|When did {leader} arrive?",
+          "leader": "Who was the leader of the {group}?|Who headed the {group}?",
+          "res": "What attracted {group} to the area?|What were the {group} looking for?"}),
+    _rel("opened", lambda r: {"who": person(r)[0], "biz": _pick(r, BUSINESSES), "year": year(r, 1700, 2000), "spot": r.choice(["near the harbour", "on the main square", "by the railway station", "on the old market street", "outside the walls"])},
+         "In {year}, {who} opened a {biz} {spot}.|{who} opened the town's first {biz} {spot} in {year}.",
+         {"who": "Who opened a {biz} {spot}?|Who opened the first {biz} in {N}?",
+          "year": "When did {who} open the {biz}?|In what year was the {biz} opened?"}),
+    _rel("railway", lambda r: {"year": year(r, 1830, 1950), "n": number(r, 2, 40)},
+         "The first trains arrived in {S} in {year}.|In {year}, a tramway line opened in {S}, and within a decade {n} hotels had been built.",
+         {"year": "When did the first trains arrive in {N}?|In what year did the tramway open?",
+          "n": "How many hotels were built within a decade?"}),
+    _rel("twin", lambda r: {"twin": city(r), "country": _pick(r, COUNTRIES)},
+         "{S} is twinned with {twin} in {country}.|Since 1990, {S} has been twinned with the {country} town of {twin}.",
+         {"twin": "What is {N}'s twin town?|{N} has a partnership with which town?"}),
+    _rel("disaster", lambda r: {"ev": f"a {r.choice(['fire', 'flood', 'storm', 'gale'])} in {year(r, 1700, 1990)}", "what": r.choice(["the old market hall", "the wooden church", "the harbour wall", "the first school", "most of the fishing fleet"])},
+         "{what} was lost in {ev}.|In {S}, {ev} ruined {what}.",
+         {"ev": "What ruined {what}?|How was {what} lost?",
+          "what": "What was lost in {ev}?"}),
+    _rel("tower", lambda r: {"h": f"{number(r, 8, 90, words=False)} metres", "arch": person(r)[0], "t": r.choice(["water tower", "bell tower", "radio mast", "town hall"])},
+         "The {t}, planned by {arch}, rises {h} above the square.|At {h}, the {t} by {arch} is the tallest building in {S}.",
+         {"h": "How high is the {t} in {N}?|What is the height of the {t}?",
+          "arch": "Who planned the {t}?|Which architect built the {t}?"}),
     _rel("population", lambda r: {"n": number(r, 2000, 3000000, words=False), "year": year(r, 1950, 2023)},
          "{S} has a population of about {n}.|According to the {year} census, {S} had {n} inhabitants.|About {n} people live in {S}.|In {year}, {Sp} population was {n}.",
          {"n": "What is the population of {N}?|How many people live in {N}?|How many inhabitants does {N} have?|What was the population of {N} in {year}?"}),
@@ -400,6 +564,54 @@ CITY_RELS = [
          {"lm": "What is the best-known landmark in {N}?|What is the symbol of {N}?|Which building is {N}'s most famous landmark?",
           "year": "When was the {lm} built?|In what year was the {lm} completed?",
           "arch": "Who designed the {lm}?|Which architect designed the {lm}?"}),
+]
+
+
+def process(rng: random.Random) -> str:
+    """A process name for encyclopedic paragraphs, real word or made up."""
+    r = rng.random()
+    if r < 0.3:
+        return f"the {_pick(rng, SURNAMES)} cycle"
+    if r < 0.5:
+        return f"{term(rng)} fixation"
+    return rng.choice(["fermentation", "respiration", "digestion", "erosion", "condensation",
+                       "pollination", "nitrogen fixation", "sedimentation", "germination",
+                       "oxidation", "weathering", "calcification", "decomposition"])
+
+
+ORGANS = ["leaves", "roots", "skin", "gills", "wings", "shell", "stems", "lungs", "petals"]
+
+SCIENCE_RELS = [
+    _rel("where", lambda r: {"part": _pick(r, PARTS)},
+         "{S} takes place in {part}.|{S} happens mainly in {part}.|Most of {sp} steps happen in {part}.|In living things, {S} takes place inside {part}.",
+         {"part": "Where does {N} take place?|Where does {N} happen?|In what part does {N} happen?"}),
+    _rel("pigment", lambda r: {"pig": term(r), "part": _pick(r, PARTS), "col": _pick(r, COLOURS)},
+         "{part} contain a pigment called {pig}, which makes them {col}.|The {col} colour of {part} comes from a pigment called {pig}.",
+         {"pig": "What is the pigment in {part} called?|Which pigment gives {part} their colour?",
+          "col": "What colour does {pig} make {part}?|What colour are {part}?"}),
+    _rel("pores", lambda r: {"organ": _pick(r, ORGANS), "pores": term(r), "gas": _pick(r, GASES)},
+         "Small openings in the {organ}, known as {pores}, let {gas} in.|{gas} enters through openings in the {organ} known as {pores}.",
+         {"pores": "What are the openings in the {organ} called?|What name is given to the openings in the {organ}?",
+          "gas": "What gas enters through the {pores}?|What do the {pores} let in?"}),
+    _rel("stages", lambda r: {"st1": f"{term(r)} stage" if r.random() < 0.5 else f"the {_pick(r, ADJS).lower()} reactions", "st2": f"the {_pick(r, SURNAMES)} cycle"},
+         "{S} begins with {st1} and ends with {st2}.|{S} has two stages: {st1}, followed by {st2}.",
+         {"st1": "How does {N} begin?|What comes first in {N}?",
+          "st2": "How does {N} end?|What follows {st1}?"}),
+    _rel("enzyme", lambda r: {"enz": term(r), "gas": _pick(r, GASES), "sub": _pick(r, SUBSTANCES)},
+         "An enzyme called {enz} breaks {sub} down, freeing {gas}.|During {S}, the enzyme {enz} splits {sub}, and {gas} is freed.",
+         {"enz": "Which enzyme breaks down {sub}?|What enzyme splits {sub}?",
+          "sub": "What does {enz} break down?"}),
+    _rel("byproduct", lambda r: {"gas": _pick(r, GASES), "sub": _pick(r, SUBSTANCES)},
+         "{S} produces {gas} as a by-product.|{gas} is a by-product of {S}.",
+         {"gas": "What gas does {N} produce?|What is a by-product of {N}?"}),
+    _rel("worked", lambda r: {"who": person(r)[0], "year": year(r, 1700, 1990), "prize": prize(r)},
+         "{S} was first described by {who} in {year}.|{who} first explained {S} in {year} and later received the {prize}.",
+         {"who": "Who first described {N}?|Who first explained {N}?",
+          "year": "When was {N} first described?|In what year did {who} explain {N}?"}),
+    _rel("tubes", lambda r: {"sub": r.choice(["water", "sap", "sugar", "blood", "air"]), "tubes": term(r), "part": _pick(r, ORGANS)},
+         "{sub} is carried from the {part} by vessels called the {tubes}.|Vessels known as the {tubes} carry {sub} from the {part}.",
+         {"tubes": "What are the vessels that carry {sub} called?|Which vessels carry {sub}?",
+          "part": "Where does {sub} come from?"}),
 ]
 
 
@@ -516,7 +728,7 @@ class Fact:
 def _fact(rng: random.Random, rel: Relation, subj: Dict[str, str], full_subject: bool,
           extra: Optional[Dict[str, str]] = None) -> Fact:
     """Render one relation about a subject; subj holds S/Sp/s/sp mentions and N (full name)."""
-    values = rel.values(rng)
+    values = {k: v.replace("{sp}", subj.get("sp", "its")) for k, v in rel.values(rng).items()}
     values.update(extra or {})
     template = _pick(rng, rel.statements)
     mention = dict(subj)
@@ -562,7 +774,7 @@ def _topic(rng: random.Random, kind: str) -> Tuple[List[Relation], Dict[str, str
         return PERSON_RELS, _subject_person(rng), lambda: _subject_person(rng)
     if kind == "org":
         def mk() -> Dict[str, str]:
-            n = org(rng)
+            n = org(rng) if rng.random() < 0.7 else bank(rng)
             return {"N": n, "pron": rng.choice(["the company", "the firm"]), "poss": "its",
                     "s": "it", "sp": "its"}
         return ORG_RELS, mk(), mk
@@ -576,6 +788,11 @@ def _topic(rng: random.Random, kind: str) -> Tuple[List[Relation], Dict[str, str
         c = city(rng)
         return {"N": ev, "Q": ev, "pron": ev, "poss": "the " + ev + "'s", "s": "it", "sp": "its",
                 "verb": verb, "C": c, "a": "an" if ev[0] in "aeiou" else "a", "A": "An" if ev[0] in "aeiou" else "A"}
+    if kind == "science":
+        def mks() -> Dict[str, str]:
+            n = process(rng)
+            return {"N": n, "pron": "the process", "poss": "its", "s": "it", "sp": "its"}
+        return SCIENCE_RELS, mks(), mks
     return EVENT_RELS, mke(), mke
 
 
@@ -643,7 +860,7 @@ def _paragraph(rng: random.Random, kind: str) -> Tuple[str, List[Tuple[str, str,
     return " ".join(context_parts), triples
 
 
-KINDS = ["person", "person", "person", "org", "org", "city", "event", "event", "story", "story"]
+KINDS = ["person"] * 3 + ["org"] * 3 + ["city"] * 2 + ["event"] * 2 + ["story"] * 2 + ["science"] * 2
 
 
 def _tweak_question(rng: random.Random, q: str) -> str:
