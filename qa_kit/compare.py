@@ -1,0 +1,221 @@
+"""Ask the same questions of several models and line their answers up: a table, a combined
+highlight with one colour per model, and charts.
+
+Each model is loaded once (one compiled engine) and asked every question; a model that fails to
+load or to answer is reported in its rows' `error` column and the other models' results are kept.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .errors import InputError
+from .render import LONG_CONTEXT, PALETTE, escape_text, highlight, warning_html
+from .results import Answers
+
+COLUMNS = ["question", "model", "answer", "start", "end", "score", "probability", "milliseconds", "error",
+           "rank", "question_index", "tokenize_ms", "engine_ms", "decode_ms", "warning"]
+NEIGHBOURHOOD = 120  # characters shown around answers of a long context in notebook views
+
+
+def _error_text(error: BaseException) -> str:
+    """A one-line description of a failure, short enough for a table cell."""
+    first = (str(error).strip().splitlines() or [""])[0]
+    text = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _model_specs(models: Any) -> List[Tuple[str, Any]]:
+    """(label, source or Reader) pairs from a list, a dict label -> source, or a single model."""
+    if isinstance(models, Mapping):
+        pairs = [(str(label), model) for label, model in models.items()]
+    else:
+        if isinstance(models, str) or hasattr(models, "ask"):
+            models = [models]
+        pairs = [(str(getattr(m, "name", m)) if hasattr(m, "ask") else str(m), m) for m in models]
+    if not pairs:
+        raise InputError("No models to compare: give a list of model sources (or loaded readers).")
+    seen: Dict[str, int] = {}
+    labelled = []
+    for label, model in pairs:  # the same model twice gets two labels, so rows stay apart
+        seen[label] = seen.get(label, 0) + 1
+        labelled.append((label if seen[label] == 1 else f"{label} #{seen[label]}", model))
+    return labelled
+
+
+def _questions_and_contexts(questions: Any, context: Any) -> Tuple[List[str], List[str]]:
+    questions = [questions] if isinstance(questions, str) else list(questions)
+    if not questions:
+        raise InputError("No questions to ask: give a question or a list of questions.")
+    contexts = [context] * len(questions) if isinstance(context, str) else list(context)
+    if len(contexts) != len(questions):
+        raise InputError(f"{len(questions)} questions but {len(contexts)} contexts: give one context, or one per question.")
+    return questions, contexts
+
+
+def _rows(index: int, question: str, label: str, answers: Optional[Answers], error: Optional[str]) -> List[dict]:
+    """Table rows for one question asked of one model: one per answer, or one saying why none."""
+    base = {"question": question, "model": label, "question_index": index, "error": error,
+            "warning": answers.warning if answers is not None else None}
+    if answers is not None:
+        timings = answers.timings
+        base.update({"milliseconds": timings.get("total", float("nan")) * 1000,
+                     **{f"{s}_ms": timings.get(s, float("nan")) * 1000 for s in ("tokenize", "engine", "decode")}})
+    if answers is None or not len(answers):
+        return [base]
+    return [{**base, "answer": a.text, "start": a.start, "end": a.end, "score": a.score,
+             "probability": a.probability, "rank": a.rank} for a in answers]
+
+
+def _frame(rows: List[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    for column in ("start", "end", "rank", "question_index"):
+        frame[column] = frame[column].astype("Int64")
+    for column in ("score", "probability", "milliseconds", "tokenize_ms", "engine_ms", "decode_ms"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+@dataclass
+class Comparison:
+    """Every question asked of every model: `.frame`, `.answers[model][question]`, views."""
+
+    questions: List[str]
+    contexts: List[str]
+    models: List[str]  # labels, in the order given
+    frame: pd.DataFrame
+    answers: Dict[str, List[Optional[Answers]]]
+    errors: Dict[str, str] = field(default_factory=dict)  # model -> why it could not load
+    warnings: Dict[str, str] = field(default_factory=dict)  # model -> note shown with its answers
+
+    def colors(self) -> Dict[str, str]:
+        """One colour per model, the same in every view."""
+        return {m: PALETTE[i % len(PALETTE)][0] for i, m in enumerate(self.models)}
+
+    def notes_html(self, question_index: Optional[int] = None) -> str:
+        """Warnings (random weights) and failures, as banners to show above any answers."""
+        parts = [warning_html(f"{m}: {w}") for m, w in self.warnings.items()]
+        failures = self.frame[self.frame["error"].notna()]
+        if question_index is not None:
+            failures = failures[failures["question_index"] == question_index]
+        for model, message in dict(zip(failures["model"], failures["error"])).items():
+            parts.append(f'<div class="qa-kit-error" style="background:#fee2e2;color:#7f1d1d;border-left:6px solid #dc2626;'
+                         f'padding:4px 10px;margin:4px 0">{escape_text(model)} failed: {escape_text(message)}</div>')
+        return "".join(parts)
+
+    def highlight(self, question_index: int = 0, *, window: Optional[int] = None, notes: bool = True) -> str:
+        """HTML of one question's context with each model's best answer marked in its colour.
+
+        `notes=True` puts the models' warnings (random weights) and failures above the text.
+        """
+        if not 0 <= question_index < len(self.questions):
+            raise InputError(f"question_index={question_index} is out of range: there are {len(self.questions)} questions.")
+        spans = []
+        for model in self.models:
+            answers = self.answers[model][question_index]
+            if answers is not None and answers.best is not None:
+                best = answers.best
+                spans.append({"start": best.start, "end": best.end, "label": model, "score": best.score,
+                              "probability": best.probability, "rank": best.rank})
+        title = f"Q{question_index + 1}: {self.questions[question_index]}"
+        body = highlight(self.contexts[question_index], spans, labels_colors=self.colors(), window=window, title=title)
+        return (self.notes_html(question_index) if notes else "") + body
+
+    def chart(self):
+        """Agreement, score and latency per model (a matplotlib Figure)."""
+        from .charts import comparison_chart
+
+        return comparison_chart(self.frame)
+
+    def timings_chart(self):
+        """Mean time per stage per model (a matplotlib Figure)."""
+        from .charts import timings_chart
+
+        return timings_chart(self.frame)
+
+    def save_csv(self, path: Union[str, Path]) -> Path:
+        """Write the table to a CSV file."""
+        from .report import save_csv
+
+        return save_csv(self, path)
+
+    def save_html(self, path: Union[str, Path], title: Optional[str] = None) -> Path:
+        """Write a standalone HTML report: highlights, table and charts, viewable offline."""
+        from .report import save_html
+
+        return save_html(self, path, title=title)
+
+    def table_html(self) -> str:
+        """The main columns of the table, escaped."""
+        shown = self.frame[["question", "model", "answer", "start", "end", "score", "probability", "milliseconds", "error"]]
+        return shown.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:.3f}", border=0)
+
+    def _repr_html_(self) -> str:
+        window = NEIGHBOURHOOD if max(map(len, self.contexts)) > LONG_CONTEXT else None
+        heads = "".join(f"<div>{self.highlight(i, window=window)}</div>" for i in range(len(self.questions)))
+        summary = html.escape(f"{len(self.questions)} questions × {len(self.models)} models")
+        return f'<div class="qa-kit-comparison"><div style="opacity:0.75">{summary}</div>{self.table_html()}{heads}</div>'
+
+
+def compare(
+    questions: Union[str, Sequence[str]],
+    context: Union[str, Sequence[str]],
+    models: Any,
+    top_k: int = 1,
+    *,
+    engine: str = "deepsparse",
+    sequence_length: int = 384,
+    doc_stride: int = 128,
+    progress: bool = True,
+    loader: Optional[Callable[..., Any]] = None,
+) -> Comparison:
+    """Ask every question of every model (sources, a dict label -> source, or loaded readers).
+
+    One reader (one compiled engine) per model. `context` is one text for all questions or one
+    per question. A model that fails to load or answer gets its message in the `error` column.
+    """
+    questions, contexts = _questions_and_contexts(questions, context)
+    specs = _model_specs(models)
+    if loader is None:
+        from .reader import load as loader
+    rows: List[dict] = []
+    results: Dict[str, List[Optional[Answers]]] = {}
+    errors: Dict[str, str] = {}
+    warnings: Dict[str, str] = {}
+    bar = tqdm(total=len(specs) * len(questions), desc="compare", unit="question", disable=not progress)
+    try:
+        for label, model in specs:
+            bar.set_postfix_str(label[-40:])
+            results[label] = [None] * len(questions)
+            try:
+                reader = model if hasattr(model, "ask") else loader(
+                    model, engine=engine, sequence_length=sequence_length, doc_stride=doc_stride)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as error:  # noqa: BLE001 (tokenizer panics are BaseExceptions)
+                errors[label] = _error_text(error)
+                rows.extend(r for i, q in enumerate(questions) for r in _rows(i, q, label, None, errors[label]))
+                bar.update(len(questions))
+                continue
+            for i, (question, text) in enumerate(zip(questions, contexts)):
+                answers, error = None, None
+                try:
+                    answers = reader.ask(question, text, top_k=top_k)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as failure:  # noqa: BLE001
+                    error = _error_text(failure)
+                if answers is not None and answers.warning:
+                    warnings[label] = answers.warning
+                results[label][i] = answers
+                rows.extend(_rows(i, question, label, answers, error))
+                bar.update(1)
+    finally:
+        bar.close()
+    return Comparison(questions=questions, contexts=contexts, models=[label for label, _ in specs],
+                      frame=_frame(rows), answers=results, errors=errors, warnings=warnings)
