@@ -1,0 +1,191 @@
+"""Make pruned variants of a model: one-shot magnitude pruning of the weight matrices in its ONNX file.
+
+Every 2-D float weight that feeds a MatMul or Gemm loses its smallest-magnitude entries, either
+one by one (unstructured) or in blocks of 4 consecutive entries along the input dimension (the
+layout DeepSparse's int8 VNNI kernels want). The embeddings, biases and layer norms are kept.
+The result is a new model folder (graph, config, tokenizer); the source folder is only read.
+
+Be honest about what this shows: pruning a trained model in one shot, without retraining, costs
+accuracy, quickly so past 50-70% sparsity. SparseZoo's pruned models keep their accuracy because
+they were pruned gradually during training (and distilled); these variants show the *speed*
+side of sparsity on your CPU, and the answer agreement beside it shows what one-shot costs.
+
+int8 quantization is not offered: onnxruntime's `quantize_dynamic` does not import with the
+onnx 1.14 that deepsparse 1.8 pins (it needs onnx's INT4 type and ml_dtypes), and the graph an
+older onnxruntime (1.16) makes from it (MatMulInteger nodes) aborted DeepSparse 1.8.0's compiler
+with an assertion, killing the Python process, on this AVX2 machine. Use SparseZoo's
+quantized models (their stubs end in `pruned..._quant-...`) to see int8 on DeepSparse.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Dict, Iterable, List, Union
+
+import numpy as np
+
+from .errors import InputError, SourceError
+
+SPARSITY_FILE = "sparsity.json"
+BLOCK_SIZES = (1, 4)
+_FLOAT = 1  # onnx.TensorProto.FLOAT
+_B_INPUT = {"MatMul": 1, "Gemm": 1}
+
+
+def _source_folder(source: Union[str, Path]) -> Path:
+    """A local model folder for a path, or for any source the kit can resolve (catalog name, stub)."""
+    path = Path(source).expanduser()
+    if path.is_file() and path.suffix == ".onnx":
+        return path.parent
+    if path.is_dir():
+        return path
+    from .sources import resolve
+
+    return resolve(str(source)).model_dir
+
+
+def prunable_weights(model) -> Dict[str, dict]:
+    """The 2-D float initializers feeding a MatMul/Gemm as its right operand, with the input axis of each.
+
+    The input axis is the one summed over: 0 for MatMul's (in, out) weights and Gemm without
+    transB, 1 for Gemm with transB (out, in).
+    """
+    initializers = {init.name: init for init in model.graph.initializer}
+    found: Dict[str, dict] = {}
+    for node in model.graph.node:
+        if node.op_type not in _B_INPUT or len(node.input) <= _B_INPUT[node.op_type]:
+            continue
+        name = node.input[_B_INPUT[node.op_type]]
+        init = initializers.get(name)
+        if init is None or len(init.dims) != 2 or init.data_type != _FLOAT:
+            continue
+        trans_b = any(a.name == "transB" and a.i for a in node.attribute) if node.op_type == "Gemm" else False
+        found.setdefault(name, {"axis": 1 if trans_b else 0, "shape": list(init.dims), "node": node.name})
+    return found
+
+
+def magnitude_mask(weight: np.ndarray, sparsity: float, block: int = 1, axis: int = 0) -> np.ndarray:
+    """A keep-mask (True = keep) zeroing the `sparsity` fraction of entries with the smallest magnitude.
+
+    With `block=4`, entries are grouped in runs of 4 along `axis` (the input dimension) and whole
+    groups are kept or dropped by their L2 norm; a short group at the edge counts as a group.
+    """
+    if block not in BLOCK_SIZES:
+        raise InputError(f"block={block!r} is not supported: use 1 (unstructured) or 4 (blocks of 4).")
+    if not 0.0 <= sparsity < 1.0:
+        raise InputError(f"sparsity={sparsity!r} must be at least 0 and below 1 (0.9 = 90% zeros).")
+    w = np.moveaxis(np.asarray(weight, dtype=np.float32), axis, 0)  # input axis first
+    rows, cols = w.shape
+    groups = -(-rows // block)
+    padded = np.zeros((groups * block, cols), dtype=np.float32)
+    padded[:rows] = w
+    scores = np.sqrt((padded.reshape(groups, block, cols) ** 2).sum(axis=1))  # (groups, cols)
+    drop = int(round(sparsity * scores.size))
+    keep_groups = np.ones(scores.size, dtype=bool)
+    if drop:
+        keep_groups[np.argsort(scores, axis=None, kind="stable")[:drop]] = False
+    keep = np.repeat(keep_groups.reshape(groups, cols), block, axis=0)[:rows]
+    return np.moveaxis(keep, 0, axis)
+
+
+def measure_sparsity(model_path: Union[str, Path]) -> dict:
+    """The fraction of exact zeros in the prunable weights of a model (a folder or .onnx file)."""
+    import onnx
+    from onnx import numpy_helper
+
+    path = Path(model_path)
+    model = onnx.load(str(path / "model.onnx" if path.is_dir() else path))
+    targets = prunable_weights(model)
+    per_matrix, zeros, total = {}, 0, 0
+    for init in model.graph.initializer:
+        if init.name in targets:
+            values = numpy_helper.to_array(init)
+            z = int((values == 0).sum())
+            per_matrix[init.name] = z / values.size
+            zeros += z
+            total += values.size
+    return {"sparsity": zeros / total if total else 0.0, "matrices": len(per_matrix), "parameters": total,
+            "per_matrix": per_matrix}
+
+
+def _copy_companions(source: Path, out_dir: Path) -> None:
+    from .sources import TOKENIZER_FILES
+
+    for name in ("config.json",) + tuple(TOKENIZER_FILES):
+        if (source / name).is_file():
+            shutil.copyfile(source / name, out_dir / name)
+
+
+def prune(
+    source_dir: Union[str, Path],
+    out_dir: Union[str, Path],
+    sparsity: float = 0.5,
+    block: int = 1,
+    quantize: bool = False,
+) -> Path:
+    """Write a magnitude-pruned copy of a model folder to `out_dir` and return it.
+
+    Each weight matrix feeding a MatMul/Gemm is pruned to `sparsity` (0.5 = half its entries
+    zero), one entry at a time (`block=1`) or in blocks of 4 along the input dimension
+    (`block=4`). The achieved sparsity is written to `out_dir/sparsity.json` and also given by
+    `measure_sparsity(out_dir)`. `quantize=True` is refused (see the module docstring).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    if quantize:
+        raise InputError(
+            "quantize=True is not available: DeepSparse 1.8 aborts on onnxruntime's dynamically quantized "
+            "graphs here; use a quantized SparseZoo model (a stub with _quant) to try int8."
+        )
+    if block not in BLOCK_SIZES:
+        raise InputError(f"block={block!r} is not supported: use 1 (unstructured) or 4 (blocks of 4).")
+    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or not 0.0 <= sparsity < 1.0:
+        raise InputError(f"sparsity={sparsity!r} must be a number at least 0 and below 1 (0.9 = 90% zeros).")
+    source = _source_folder(source_dir)
+    from .sources import find_onnx
+
+    onnx_file = find_onnx(source)
+    out = Path(out_dir).expanduser()
+    if out.resolve() == source.resolve():
+        raise InputError(f"out_dir {out} is the source folder: give a new folder, the source is never modified.")
+    model = onnx.load(str(onnx_file))
+    targets = prunable_weights(model)
+    if not targets:
+        raise SourceError(f"{onnx_file} has no 2-D float weights feeding MatMul/Gemm nodes, so there is nothing to prune.")
+    per_matrix: Dict[str, float] = {}
+    zeros = total = 0
+    for init in model.graph.initializer:
+        if init.name not in targets:
+            continue
+        values = numpy_helper.to_array(init).astype(np.float32)
+        pruned = np.where(magnitude_mask(values, float(sparsity), block, targets[init.name]["axis"]), values, 0.0)
+        pruned = pruned.astype(np.float32)
+        init.CopyFrom(numpy_helper.from_array(pruned, init.name))
+        z = int((pruned == 0).sum())
+        per_matrix[init.name] = z / pruned.size
+        zeros += z
+        total += pruned.size
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "engines", ignore_errors=True)  # DeepSparse copies of an earlier graph would be reused
+    onnx.save(model, str(out / "model.onnx"))
+    _copy_companions(source, out)
+    report = {
+        "source": str(source), "asked": float(sparsity), "block": block, "sparsity": zeros / total,
+        "parameters": total, "matrices": len(per_matrix), "per_matrix": per_matrix,
+        "note": "one-shot magnitude pruning without retraining: expect lower accuracy than a model pruned while training",
+    }
+    (out / SPARSITY_FILE).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return out
+
+
+def read_sparsity(model_dir: Union[str, Path]) -> dict:
+    """The record `prune` left in a folder (asked and achieved sparsity, block), or {} if none."""
+    path = Path(model_dir) / SPARSITY_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def prune_many(source_dir: Union[str, Path], out_root: Union[str, Path], sparsities: Iterable[float], block: int = 1) -> List[Path]:
+    """Pruned variants at several sparsities, each in `out_root/s<percent>-b<block>`."""
+    return [prune(source_dir, Path(out_root) / f"s{round(s * 100):02d}-b{block}", s, block) for s in sparsities]
