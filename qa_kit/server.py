@@ -1,0 +1,559 @@
+"""Servers: ask a running DeepSparse server from the kit, start one for any model, fan out over several.
+
+DeepSparse's own server (`deepsparse.server`, FastAPI + uvicorn, from deepsparse[server]) answers
+question answering at POST /v2/models/<endpoint name>/infer with JSON `{"question", "context"}`
+and returns `{"score", "answer", "start", "end"}`: the top answer only, with the raw
+start + end logit score and no probability. GET /config describes its endpoints (task, model,
+pipeline kwargs), which is how a `ServerReader` learns the route and checks the task.
+`serve()` starts that server on a cached copy of a model, so the server can rewrite model.onnx
+without touching the user's folder or the copy the in-process engine uses.
+"""
+from __future__ import annotations
+
+import atexit
+import html
+import importlib.util
+import json
+import math
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
+
+from .errors import EngineError, InputError, SourceError
+from .reading import check_lengths, check_text
+from .results import Answer, Answers
+
+QA_TASKS = ("question_answering", "qa")  # DeepSparse's name for the task and its alias
+PIPELINE_DEFAULTS = {"sequence_length": 128, "doc_stride": 64}  # DeepSparse's QA pipeline, when a server sets none
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+TOP_ONLY_NOTE = "answered by a DeepSparse server, which gives only its top answer (raw score, no probability)"
+ENDPOINT_NAME = "question_answering"  # serve() names its endpoint so: POST /v2/models/question_answering/infer
+Timeout = Union[None, float, Tuple[float, float]]
+
+
+def split_timeout(timeout: Timeout) -> Tuple[float, float]:
+    """(connect, read) seconds: None gives 5 s / 60 s; one number is the read limit (connect at most 5 s)."""
+    if timeout is None:
+        return CONNECT_TIMEOUT, READ_TIMEOUT
+    if isinstance(timeout, (tuple, list)):
+        if len(timeout) != 2:
+            raise InputError(f"timeout={timeout!r} must be one number of seconds or a (connect, read) pair.")
+        connect, read = (float(t) for t in timeout)
+    else:
+        read = float(timeout)
+        connect = min(CONNECT_TIMEOUT, read)
+    if not (connect > 0 and read > 0):
+        raise InputError(f"timeout={timeout!r} must be more than 0 seconds.")
+    return connect, read
+
+
+@dataclass
+class ServerAnswers(Answers):
+    """Answers from a server: the usual result, plus a note that a server gives only its top answer."""
+
+    note: Optional[str] = None
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return f"{text}\n  server: {self.note}" if self.note else text
+
+    def _repr_html_(self) -> str:
+        note = (f'<div class="qa-kit-note" style="color:#555;font-size:0.9em">ⓘ {html.escape(self.note)}</div>'
+                if self.note else "")
+        return note + super()._repr_html_()
+
+
+def _base_and_route(url: str) -> Tuple[str, Optional[str]]:
+    """Split 'http://host:port[/v2/models/NAME[/infer]]' into the base URL and an endpoint route, if named."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceError(f"'{url}' is not a server address: write it as http://HOST:PORT, e.g. http://127.0.0.1:5543.")
+    try:
+        parts.port  # noqa: B018  (a bad port raises here)
+    except ValueError:
+        raise SourceError(f"'{url}' has a bad port number: write it as http://HOST:PORT.") from None
+    base = f"{parts.scheme}://{parts.netloc}"
+    path = parts.path.rstrip("/")
+    if not path:
+        return base, None
+    if path.endswith("/infer"):
+        return base, path
+    if path.startswith("/v2/models/"):
+        return base, path + "/infer"
+    raise SourceError(f"'{url}' names the path {path}: give the server's address (http://HOST:PORT) "
+                      "or an endpoint as /v2/models/NAME/infer.")
+
+
+class ServerReader:
+    """A DeepSparse server asked like a Reader: `ask(question, context)` gives its top answer."""
+
+    engine_name = "server"
+    model_dir = None  # the model lives with the server, not in the kit's cache
+
+    def __init__(self, url: str, timeout: Timeout = None):
+        self.source = url.strip()
+        self.origin = self.source
+        self.base_url, wanted_route = _base_and_route(self.source)
+        self.connect_timeout, self.read_timeout = split_timeout(timeout)
+        self._local = threading.local()  # one HTTP session per thread: sessions are not shared across threads
+        config = self._get_json("/config")
+        endpoint = _pick_endpoint(self.source, config, wanted_route)
+        self.endpoint_name = endpoint.get("name") or ENDPOINT_NAME
+        route = endpoint.get("route")
+        self.route = wanted_route or (f"/v2/models/{route.strip('/')}/infer" if route else f"/v2/models/{self.endpoint_name}/infer")
+        self.task = endpoint.get("task")
+        self.model_path = str(endpoint.get("model") or "")
+        kwargs = endpoint.get("kwargs") or {}
+        self.sequence_length = kwargs.get("sequence_length", PIPELINE_DEFAULTS["sequence_length"])
+        self.doc_stride = kwargs.get("doc_stride", PIPELINE_DEFAULTS["doc_stride"])
+        self.random_weights = _says_random_weights(self.model_path)
+
+    @property
+    def name(self) -> str:
+        """The name the user gave (the server's URL)."""
+        return self.source
+
+    @property
+    def url(self) -> str:
+        """The full address questions are posted to."""
+        return self.base_url + self.route
+
+    def _session(self):
+        import requests
+
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _request(self, method: str, path: str, payload: Optional[dict] = None):
+        """One HTTP call with connect and read limits; network failures become one-line kit errors."""
+        import requests
+
+        address = self.base_url + path
+        try:
+            return self._session().request(method, address, json=payload, timeout=(self.connect_timeout, self.read_timeout))
+        except requests.exceptions.ConnectTimeout:
+            raise SourceError(f"The server at {self.base_url} did not accept a connection within {self.connect_timeout:g} s: "
+                              "check the address, or that the server is up.") from None
+        except requests.exceptions.ReadTimeout:
+            raise EngineError(f"The server at {self.base_url} gave no answer within {self.read_timeout:g} s: it is busy "
+                              "or stuck; try again, or allow longer with timeout=(5, 300).") from None
+        except requests.exceptions.ConnectionError:
+            raise SourceError(f"Nothing answers at {self.base_url} (connection refused or dropped): start a server with "
+                              "`qa-kit serve --model MODEL --port PORT`, or check the address.") from None
+        except requests.exceptions.RequestException as error:
+            raise SourceError(f"Could not reach {address} ({type(error).__name__}): check the address.") from None
+
+    def _get_json(self, path: str) -> Any:
+        response = self._request("GET", path)
+        if response.status_code == 404:
+            raise SourceError(f"{self.base_url} has no {path} page (HTTP 404), so it is not a DeepSparse server: "
+                              "give the address of one started with `deepsparse.server` or `qa-kit serve`.")
+        if response.status_code != 200:
+            raise SourceError(f"{self.base_url}{path} answered HTTP {response.status_code}: "
+                              "check that the address is a DeepSparse server and that it is healthy.")
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceError(f"{self.base_url}{path} answered something that is not JSON ({_clip(response.text)}): "
+                              "it is not a DeepSparse server.") from None
+
+    def ask(self, question: str, context: str, top_k: int = 1, **ignored: Any) -> ServerAnswers:
+        """Post the question to the server; its top answer comes back as the kit's usual result."""
+        if not isinstance(top_k, int) or top_k < 1:
+            raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
+        check_text(question, context)
+        began = time.perf_counter()
+        response = self._request("POST", self.route, {"question": question, "context": context})
+        returned = time.perf_counter()
+        answer = self._parse(response, context)
+        notes = [TOP_ONLY_NOTE]
+        warnings = []
+        if self.random_weights:
+            from .reader import RANDOM_WEIGHTS_NOTE
+
+            warnings.append(RANDOM_WEIGHTS_NOTE)
+        if top_k > 1:
+            warnings.append(f"top_k={top_k} was asked, but a server gives only its top answer")
+        done = time.perf_counter()
+        return ServerAnswers(
+            question=question, context=context, answers=[answer], model=self.source, engine=self.engine_name,
+            timings={"engine": returned - began, "total": done - began},
+            warning="; ".join(warnings) or None, note="; ".join(notes),
+        )
+
+    def _parse(self, response, context: str) -> Answer:
+        """The server's JSON as an Answer, after checking it is the QA schema and fits the context."""
+        where = f"The server at {self.base_url}"
+        if response.status_code == 500:
+            raise EngineError(f"{where} failed on this question (HTTP 500): DeepSparse's pipeline does this when no span "
+                              "of the context qualifies (a tiny context or random weights); see the server's log.")
+        if response.status_code in (404, 405):
+            raise EngineError(f"{where} has no {self.route} route (HTTP {response.status_code}): its endpoints changed; "
+                              "load the reader again.")
+        if response.status_code != 200:
+            raise EngineError(f"{where} refused the question (HTTP {response.status_code}: {_clip(response.text)}): "
+                              "check it serves question_answering.")
+        try:
+            body = response.json()
+        except ValueError:
+            raise EngineError(f"{where} answered something that is not JSON ({_clip(response.text)}): "
+                              "is it a question-answering server?") from None
+        fields = {"answer": str, "start": int, "end": int, "score": (int, float)}
+        if not isinstance(body, dict) or any(not isinstance(body.get(k), t) or isinstance(body.get(k), bool)
+                                             for k, t in fields.items()):
+            raise EngineError(f"{where} answered {_clip(json.dumps(body))}, not a question-answering result "
+                              "(answer, start, end, score): is it serving another task?")
+        start, end = body["start"], body["end"]
+        if not (0 <= start <= end <= len(context)) or context[start:end] != body["answer"]:
+            raise EngineError(f"{where} answered {body['answer']!r} at [{start}:{end}], which is not that span of the "
+                              "context sent: the server is not reading what the kit sent.")
+        return Answer(text=body["answer"], start=start, end=end, score=float(body["score"]),
+                      probability=math.nan, rank=1, window=0)
+
+    def __repr__(self) -> str:
+        return (f"ServerReader({self.source!r}, route={self.route!r}, model={self.model_path!r}, "
+                f"sequence_length={self.sequence_length}, doc_stride={self.doc_stride})")
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pick_endpoint(url: str, config: Any, wanted_route: Optional[str]) -> dict:
+    """The server's question-answering endpoint (the one the URL names, else the first)."""
+    endpoints = config.get("endpoints") if isinstance(config, dict) else None
+    if not isinstance(endpoints, list) or not all(isinstance(e, dict) for e in endpoints):
+        raise SourceError(f"{url} answered /config without a list of endpoints: it is not a DeepSparse server "
+                          "(or a version the kit does not know).")
+    def task(e: dict) -> str:
+        return str(e.get("task", "")).lower().replace("-", "_")
+
+    def infer_route(e: dict) -> str:
+        route = e.get("route")
+        return f"/v2/models/{route.strip('/')}/infer" if route else f"/v2/models/{e.get('name')}/infer"
+
+    if wanted_route:
+        endpoints = [e for e in endpoints if infer_route(e) == wanted_route]
+        if not endpoints:
+            raise SourceError(f"{url} names an endpoint this server does not have: leave the path out to use its "
+                              "question-answering endpoint.")
+    qa = [e for e in endpoints if task(e) in QA_TASKS]
+    if not qa:
+        tasks = ", ".join(sorted({task(e) or "?" for e in endpoints})) or "nothing"
+        raise SourceError(f"The server at {url} serves {tasks}, not question_answering: point the kit at a "
+                          "question-answering server, or start one with `qa-kit serve --model MODEL`.")
+    return qa[0]
+
+
+def _says_random_weights(model_path: str) -> bool:
+    """True when the served model is on this machine and its config.json marks random weights."""
+    if not model_path or model_path.startswith(("zoo:", "hf:")):
+        return False
+    folder = Path(model_path)
+    folder = folder.parent if folder.suffix == ".onnx" else folder
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(isinstance(config, dict) and config.get("qa_kit_random_weights", False))
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting a server
+
+
+_started: List[subprocess.Popen] = []  # servers started here without blocking: stopped when Python exits
+
+
+def server_extra_installed() -> bool:
+    """True when DeepSparse's server dependencies (the kit's `server` extra) are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("fastapi", "uvicorn"))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (for tests and notebooks)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _check_port(host: str, port: int) -> None:
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise InputError(f"port={port!r} must be a whole number from 1 to 65535.")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise InputError(f"Port {port} on {host} is taken (is a server already running there?): "
+                             "pick another with --port.") from None
+
+
+def served_copy(model_dir: Path, port: int) -> Path:
+    """A copy of the kit's cached model folder for one server (one per port: the server rewrites model.onnx)."""
+    from .sources import cache_dir
+
+    target = cache_dir() / "served" / f"{Path(model_dir).name}-port{port}"
+    staging = target.with_name(target.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for file in Path(model_dir).iterdir():
+        if file.is_file():  # the model, config and tokenizer; not the in-process engines' own copies
+            shutil.copyfile(file, staging / file.name)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def server_config(model_path: Path, sequence_length: int, doc_stride: int, num_cores: Optional[int]) -> dict:
+    """The `deepsparse.server --config_file` settings for one question-answering endpoint."""
+    return {
+        "num_cores": num_cores,
+        # Several servers sharing a machine must not pin their threads to the same cores.
+        "engine_thread_pinning": "none" if num_cores else "core",
+        "loggers": {},
+        "endpoints": [{
+            "task": "question_answering", "name": ENDPOINT_NAME, "model": str(model_path), "batch_size": 1,
+            "kwargs": {"sequence_length": sequence_length, "doc_stride": doc_stride},
+        }],
+    }
+
+
+def serve(
+    model: str,
+    port: int = 5543,
+    host: str = "127.0.0.1",
+    blocking: bool = True,
+    *,
+    sequence_length: int = 384,
+    doc_stride: int = 128,
+    num_cores: Optional[int] = None,
+    timeout: Optional[float] = None,
+    ready_timeout: float = 120.0,
+) -> Optional[subprocess.Popen]:
+    """Start DeepSparse's own QA server on a cached copy of `model` (catalog name, folder or stub).
+
+    `blocking=True` runs it in the foreground until Ctrl-C (the `qa-kit serve` command); otherwise
+    it waits until the server answers and returns the process, with `.url` and `.log_path` set;
+    stop it with `stop(process)` (it is also stopped when Python exits).
+    """
+    from .sources import resolve
+
+    if not server_extra_installed():
+        raise EngineError("DeepSparse's server needs FastAPI and uvicorn: install the kit's server extra "
+                          "(pip install -e '.[server]').")
+    check_lengths(sequence_length, doc_stride)
+    _check_port(host, port)
+    resolved = resolve(model, timeout=timeout)
+    folder = served_copy(resolved.model_dir, port)
+    config_file = folder / "server-config.yaml"  # JSON is YAML, and needs no YAML writer
+    config_file.write_text(json.dumps(server_config(folder, sequence_length, doc_stride, num_cores), indent=2))
+    command = [sys.executable, "-m", "deepsparse.server.cli", "--config_file", str(config_file),
+               "--host", host, "--port", str(port)]
+    env = {**os.environ, "NM_DISABLE_ANALYTICS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    if blocking:
+        print(f"qa-kit: serving {model} at {url}/v2/models/{ENDPOINT_NAME}/infer (docs: {url}/docs); Ctrl-C stops it",
+              file=sys.stderr, flush=True)
+        process = subprocess.Popen(command, env=env)
+        process.served_dir = folder  # type: ignore[attr-defined]
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            pass
+        stop(process)
+        if process.returncode not in (0, -signal.SIGINT, 128 + signal.SIGINT):
+            raise EngineError(f"DeepSparse's server stopped with exit code {process.returncode}: see its messages above.")
+        return None
+    log_path = folder.with_name(folder.name + ".log")  # kept after the copy is removed
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    process.url = url  # type: ignore[attr-defined]
+    process.log_path = log_path  # type: ignore[attr-defined]
+    process.served_dir = folder  # type: ignore[attr-defined]
+    _started.append(process)
+    try:
+        wait_ready(url, ready_timeout, process)
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+def wait_ready(url: str, timeout: float = 120.0, process: Optional[subprocess.Popen] = None) -> None:
+    """Poll GET /v2/health/ready until the server answers, for at most `timeout` seconds."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise EngineError(f"The server for {url} stopped while starting (exit code {process.returncode}): "
+                              f"{_last_log_line(process)}")
+        try:
+            if requests.get(f"{url}/v2/health/ready", timeout=(1, 2)).status_code == 200:
+                return
+        except requests.exceptions.RequestException:
+            pass
+        time.sleep(0.25)
+    raise EngineError(f"The server at {url} was not ready within {timeout:g} s: see its log, or allow longer "
+                      "with ready_timeout=.")
+
+
+def _last_log_line(process: subprocess.Popen) -> str:
+    path = getattr(process, "log_path", None)
+    try:
+        lines = [line for line in Path(path).read_text(errors="replace").splitlines() if line.strip()]
+    except (OSError, TypeError):
+        return "see its output above."
+    return _clip(lines[-1], 200) if lines else "it wrote nothing."
+
+
+def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a server started by `serve(..., blocking=False)`: politely first, then by force; drop its model copy."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly on Ctrl-C
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    if process in _started:
+        _started.remove(process)
+    served = getattr(process, "served_dir", None)
+    if served is not None:  # the server's own copy of the model: a fresh one is made for each start
+        shutil.rmtree(served, ignore_errors=True)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for process in list(_started):
+        stop(process, timeout=5.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fan-out: many questions over several servers at once
+
+
+def _as_reader(item: Any, timeout: Timeout = None) -> Any:
+    if isinstance(item, str):
+        return ServerReader(item, timeout=timeout)
+    if not hasattr(item, "ask"):
+        raise InputError(f"{item!r} is neither a server URL nor a reader: give URLs like http://127.0.0.1:5543 or readers.")
+    return item
+
+
+def fan_out(
+    readers_or_urls: Sequence[Any],
+    questions: Sequence[str],
+    context: Union[str, Sequence[str]],
+    top_k: int = 1,
+    max_workers: Optional[int] = None,
+    timeout: Timeout = None,
+) -> List[Answers]:
+    """Ask many questions over several servers (or readers) at once; answers come in question order.
+
+    `context` is one text for all questions or one per question. Threads share the work: each is
+    tied to one server and takes the next unasked question, so a faster server takes more. Threads,
+    never forked processes: DeepSparse hangs in fork pools. The first error stops the run.
+    """
+    readers = [_as_reader(r, timeout) for r in readers_or_urls]
+    if not readers:
+        raise InputError("fan_out needs at least one server URL or reader.")
+    questions = list(questions)
+    contexts = [context] * len(questions) if isinstance(context, str) else list(context)
+    if len(contexts) != len(questions):
+        raise InputError(f"{len(questions)} questions but {len(contexts)} contexts: give one context, or one per question.")
+    workers = max_workers or 2 * len(readers)  # two in flight per server: one runs while the next travels
+    if workers < 1:
+        raise InputError(f"max_workers={max_workers!r} must be 1 or more.")
+    todo: "queue.Queue[int]" = queue.Queue()
+    for i in range(len(questions)):
+        todo.put(i)
+    results: List[Optional[Answers]] = [None] * len(questions)
+    errors: Dict[int, BaseException] = {}
+    stopped = threading.Event()
+
+    def work(reader: Any) -> None:
+        while not stopped.is_set():
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[i] = reader.ask(questions[i], contexts[i], top_k=top_k)
+            except BaseException as error:  # handed to the caller below
+                errors[i] = error
+                stopped.set()
+
+    threads = [threading.Thread(target=work, args=(readers[n % len(readers)],), daemon=True, name=f"qa-kit fan-out {n}")
+               for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[min(errors)]
+    return results  # type: ignore[return-value]
+
+
+def throughput(urls: Sequence[str], questions: Sequence[str], context: Union[str, Sequence[str]],
+               timeout: Timeout = None) -> Dict[str, float]:
+    """Questions per second on the first server alone, then on all of them together (after a warm-up)."""
+    readers = [_as_reader(u, timeout) for u in urls]
+    if not readers or not questions:
+        raise InputError("throughput needs at least one server URL and one question.")
+    first_context = context if isinstance(context, str) else context[0]
+    for reader in readers:
+        reader.ask(questions[0], first_context)  # warm-up: first requests pay for connections and caches
+
+    def rate(group: List[Any]) -> Tuple[float, float]:
+        began = time.perf_counter()
+        fan_out(group, questions, context)
+        seconds = time.perf_counter() - began
+        return len(questions) / seconds, seconds
+
+    one_qps, one_seconds = rate(readers[:1])
+    all_qps, all_seconds = rate(readers)
+    return {
+        "servers": len(readers), "questions": len(questions),
+        "one_server_qps": one_qps, "one_server_seconds": one_seconds,
+        "all_servers_qps": all_qps, "all_servers_seconds": all_seconds,
+        "speedup": all_qps / one_qps,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The `qa-kit serve` command
+
+
+def add_serve_arguments(parser: Any) -> None:
+    """The options of `qa-kit serve`, for the CLI's sub-parser."""
+    parser.add_argument("--model", "-m", default=None, help="catalog name, folder, .onnx file, zoo: stub or hf: repo "
+                        "(default: the kit's default model)")
+    parser.add_argument("--port", "-p", type=int, default=5543)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for the whole network)")
+    parser.add_argument("--sequence-length", type=int, default=384)
+    parser.add_argument("--doc-stride", type=int, default=128)
+    parser.add_argument("--num-cores", type=int, default=None, help="cores for the engine (default: all)")
+
+
+def cmd_serve(args: Any) -> int:
+    """Run `qa-kit serve`: DeepSparse's server in the foreground until Ctrl-C."""
+    from .sources import default_model
+
+    serve(args.model or default_model(), port=args.port, host=args.host, blocking=True,
+          sequence_length=args.sequence_length, doc_stride=args.doc_stride, num_cores=args.num_cores)
+    return 0
