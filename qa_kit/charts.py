@@ -14,6 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from .render import percent
+
 STAGES = ("tokenize", "engine", "decode")
 STAGE_COLORS = {"tokenize": "#60a5fa", "engine": "#f59e0b", "decode": "#34d399", "total": "#9ca3af"}
 START_COLOR, END_COLOR, CHOSEN_COLOR = "#2563eb", "#ea580c", "#dc2626"
@@ -81,7 +83,7 @@ def topk_chart(answers: Any) -> Chart:
     labels = [f"{a.rank}. {_short(a.text, 36)}" for a in items]
     y = np.arange(len(items))
     bars = ax.barh(y, [a.probability for a in items], color=["#2563eb"] + ["#93c5fd"] * (len(items) - 1))
-    ax.bar_label(bars, labels=[f" p {a.probability:.1%} · score {a.score:.2f}" for a in items], fontsize=8)
+    ax.bar_label(bars, labels=[f" p {percent(a.probability)} · score {a.score:.2f}" for a in items], fontsize=8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()  # rank 1 on top
     ax.set_xlim(0, min(1.0, max(a.probability for a in items) * 1.35 + 0.05))
@@ -173,9 +175,14 @@ def _top_rows(frame: Any) -> Any:
 
 
 def agreement(frame: Any) -> Dict[str, float]:
-    """Per model: the share of other models giving the same answer text, averaged over questions."""
+    """Per model: the share of the other models giving the same answer text, over the questions.
+
+    Rows that failed (an `error`) take no part; a model with no successful row gets NaN.
+    """
     rows = _top_rows(frame)
     models = list(dict.fromkeys(rows["model"]))
+    if "error" in rows.columns:
+        rows = rows[rows["error"].isna()]
     question = "question_index" if "question_index" in rows.columns else "question"
     result = {}
     for model in models:

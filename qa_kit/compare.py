@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .errors import InputError
-from .render import LONG_CONTEXT, PALETTE, escape_text, highlight, warning_html
+from .render import LONG_CONTEXT, PALETTE, escape_text, highlight, percent, warning_html
 from .results import Answers
 
 COLUMNS = ["question", "model", "answer", "start", "end", "score", "probability", "milliseconds", "error",
@@ -93,9 +93,9 @@ class Comparison:
     errors: Dict[str, str] = field(default_factory=dict)  # model -> why it could not load
     warnings: Dict[str, str] = field(default_factory=dict)  # model -> note shown with its answers
 
-    def colors(self) -> Dict[str, str]:
-        """One colour per model, the same in every view."""
-        return {m: PALETTE[i % len(PALETTE)][0] for i, m in enumerate(self.models)}
+    def colors(self) -> Dict[str, Tuple[str, str]]:
+        """One (background, stripe) colour pair per model, the same in every view."""
+        return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(self.models)}
 
     def notes_html(self, question_index: Optional[int] = None) -> str:
         """Warnings (random weights) and failures, as banners to show above any answers."""
@@ -152,8 +152,11 @@ class Comparison:
 
     def table_html(self) -> str:
         """The main columns of the table, escaped."""
-        shown = self.frame[["question", "model", "answer", "start", "end", "score", "probability", "milliseconds", "error"]]
-        return shown.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:.3f}", border=0)
+        shown = self.frame[["question", "model", "answer", "start", "end", "score", "probability", "milliseconds", "error"]].copy()
+        shown["probability"] = [percent(p) if pd.notna(p) else "" for p in shown["probability"]]
+        shown["milliseconds"] = [f"{v:.1f}" if pd.notna(v) else "" for v in shown["milliseconds"]]
+        shown = shown.astype(object).where(shown.notna(), "")  # blank, not <NA>, where a model failed
+        return shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.3f}", border=0)
 
     def _repr_html_(self) -> str:
         window = NEIGHBOURHOOD if max(map(len, self.contexts)) > LONG_CONTEXT else None

@@ -63,9 +63,16 @@ class Span:
         if self.score is not None:
             parts.append(f"score {self.score:.3f}")
         if self.probability is not None:
-            parts.append(f"p {self.probability:.1%}")
+            parts.append(f"p {percent(self.probability)}")
         parts.append(f"chars {self.start}-{self.end}")
         return " · ".join(parts)
+
+
+def percent(p: float) -> str:
+    """A probability as a percentage that stays informative when tiny: 81.2%, 0.035%."""
+    if p == 0 or abs(p) >= 0.001:
+        return f"{p:.1%}"
+    return f"{p * 100:.2g}%" if abs(p) >= 1e-5 else "<0.001%"
 
 
 def _field(item: Any, name: str) -> Any:
@@ -134,15 +141,21 @@ def _darker(color: str) -> str:
     return color
 
 
-def assign_colors(spans: Sequence[Span], labels_colors: Optional[Mapping[Any, str]] = None) -> Dict[str, Tuple[str, str]]:
-    """A (background, stripe) pair per colour key, in order of first appearance."""
+def assign_colors(spans: Sequence[Span], labels_colors: Optional[Mapping[Any, Any]] = None) -> Dict[str, Tuple[str, str]]:
+    """A (background, stripe) pair per colour key, in order of first appearance.
+
+    A colour given in `labels_colors` is a CSS colour (its stripe is made darker) or a
+    (background, stripe) pair.
+    """
     given = dict(labels_colors or {})
     colors: Dict[str, Tuple[str, str]] = {}
     for span in sorted(spans, key=_priority):
         if span.key in colors:
             continue
         chosen = given.get(span.key, given.get(span.rank) if span.label is None else None)
-        if chosen is not None:
+        if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
+            colors[span.key] = (_check_color(chosen[0], span.key), _check_color(chosen[1], span.key))
+        elif chosen is not None:
             chosen = _check_color(chosen, span.key)
             colors[span.key] = (chosen, _darker(chosen))
         else:
@@ -246,7 +259,7 @@ def highlight(
     context: str,
     spans: Iterable[Any] = (),
     *,
-    labels_colors: Optional[Mapping[Any, str]] = None,
+    labels_colors: Optional[Mapping[Any, Any]] = None,
     window: Optional[int] = None,
     title: Optional[str] = None,
 ) -> str:
@@ -254,7 +267,8 @@ def highlight(
 
     Spans are Answer objects or dicts with start and end (character offsets, end exclusive) and
     optional label, score, probability and rank. Colours go by label (a model) when spans have
-    one, else by rank; `labels_colors` maps a label (or rank) to a CSS colour. Positions shown in
+    one, else by rank; `labels_colors` maps a label (or rank) to a CSS colour, or to a
+    (background, stripe) pair. Positions shown in
     window mode are the same Python offsets: "chars a-b" is context[a:b].
     """
     if not isinstance(context, str):
@@ -320,12 +334,12 @@ def answers_html(answers: Any) -> str:
     else:
         heading = "Model output (not a real answer)" if answers.warning else "Answer"
         parts.append(f'<div style="margin:4px 0">{heading}: <b>{escape_text(best.text)}</b> '
-                     f'<span style="{MUTED}">score {best.score:.3f} · probability {best.probability:.1%} · '
+                     f'<span style="{MUTED}">score {best.score:.3f} · probability {percent(best.probability)} · '
                      f"chars {best.start}-{best.end}</span></div>")
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         parts.append(highlight(context, list(answers), window=window))
         if len(answers) > 1:
-            rows = [(a.rank, a.text, f"{a.start}-{a.end}", f"{a.score:.3f}", f"{a.probability:.1%}") for a in answers]
+            rows = [(a.rank, a.text, f"{a.start}-{a.end}", f"{a.score:.3f}", percent(a.probability)) for a in answers]
             parts.append(table_html(rows, ("rank", "text", "chars", "score", "probability")))
     if answers.timings:
         parts.append(f'<div style="{MUTED};font-size:0.85em">{escape_text(timings_text(answers.timings))}</div>')

@@ -77,7 +77,8 @@ def _answers_sections(answers: Any) -> List[str]:
         sections.append(image_html(logits_chart(answers), "start and end logits along the context"))
     if answers.timings:
         sections.append(image_html(timings_chart(answers), "time per stage"))
-    sections += ["<h2>Table</h2>", to_frame(answers).to_html(index=False, escape=True, na_rep="", border=0)]
+    table = answers.to_frame()  # the warning is in the banner above, not repeated on every row
+    sections += ["<h2>Table</h2>", table.to_html(index=False, escape=True, na_rep="", border=0)]
     return sections
 
 

@@ -218,3 +218,9 @@ def test_no_answer_and_long_context_render():
     long.answers = [Answer(text=long.context[3026:3030], start=3026, end=3030, score=1.0, probability=1.0)]
     page = check_exact(long.context, [long.answers[0].to_dict()], answers_html(long), whole=False)
     assert len(page.blocks) == 1 and page.blocks[0][1] - page.blocks[0][0] < 400
+
+
+def test_tiny_probabilities_stay_informative():
+    from qa_kit.render import percent
+
+    assert [percent(p) for p in (0.8123, 0.00035, 0.0, 1e-9)] == ["81.2%", "0.035%", "0.0%", "<0.001%"]
