@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .errors import InputError
-from .render import LONG_CONTEXT, PALETTE, escape_text, highlight, percent, warning_html
+from .render import LONG_CONTEXT, PALETTE, Markup, escape_text, highlight, percent, warning_html
 from .results import Answers
 
 COLUMNS = ["question", "model", "answer", "start", "end", "score", "probability", "milliseconds", "error",
@@ -108,7 +108,7 @@ class Comparison:
                          f'padding:4px 10px;margin:4px 0">{escape_text(model)} failed: {escape_text(message)}</div>')
         return "".join(parts)
 
-    def highlight(self, question_index: int = 0, *, window: Optional[int] = None, notes: bool = True) -> str:
+    def highlight(self, question_index: int = 0, *, window: Optional[int] = None, notes: bool = True) -> Markup:
         """HTML of one question's context with each model's best answer marked in its colour.
 
         `notes=True` puts the models' warnings (random weights) and failures above the text.
@@ -124,7 +124,7 @@ class Comparison:
                               "probability": best.probability, "rank": best.rank})
         title = f"Q{question_index + 1}: {self.questions[question_index]}"
         body = highlight(self.contexts[question_index], spans, labels_colors=self.colors(), window=window, title=title)
-        return (self.notes_html(question_index) if notes else "") + body
+        return Markup((self.notes_html(question_index) if notes else "") + body)
 
     def chart(self):
         """Agreement, score and latency per model (a matplotlib Figure)."""

@@ -36,6 +36,13 @@ _COLOR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,30}|(rgb|hsl)a?\([0-9.,%\s/
 _SNAP = 20  # how far an excerpt edge may move outwards to land on whitespace
 
 
+class Markup(str):
+    """An HTML string that a notebook shows rendered (it is still a plain str everywhere else)."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
 @dataclass(frozen=True)
 class Span:
     """A validated span to mark: half-open character range plus what to say about it."""
@@ -262,7 +269,7 @@ def highlight(
     labels_colors: Optional[Mapping[Any, Any]] = None,
     window: Optional[int] = None,
     title: Optional[str] = None,
-) -> str:
+) -> Markup:
     """HTML of the context with each span marked in place; `window=N` keeps N characters around each.
 
     Spans are Answer objects or dicts with start and end (character offsets, end exclusive) and
@@ -292,7 +299,7 @@ def highlight(
         parts.append(f'<div class="qa-kit-text" data-start="{a}" data-end="{b}" style="{text_style}">'
                      f"{before}{render_range(context, a, b, marked, colors)}{after}</div>")
     parts.append("</div>")
-    return "".join(parts)
+    return Markup("".join(parts))
 
 
 def warning_html(warning: Optional[str]) -> str:

@@ -1,5 +1,6 @@
 """Charts render under Agg to PNG, with the bars, lines and labels their data calls for."""
 import copy
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -132,3 +133,16 @@ def test_timings_chart_of_several_answers_has_a_row_each(answers):
     fig = timings_chart([answers, answers])
     assert len(fig.axes[0].patches) == 6
     assert np.isclose(fig.axes[0].patches[0].get_width(), answers.timings["tokenize"] * 1000)
+
+
+def test_charts_show_in_notebooks_without_pyplot(answers):
+    import subprocess
+    import sys
+
+    assert topk_chart(answers)._repr_png_().startswith(PNG)
+    code = ("import sys, pandas as pd; from qa_kit.charts import comparison_chart; "
+            "f = pd.DataFrame({'question': ['q'], 'model': ['m'], 'answer': ['a'], 'score': [1.0], 'milliseconds': [2.0]}); "
+            "comparison_chart(f).to_png(); print('matplotlib.pyplot' in sys.modules)")
+    repo = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo)
+    assert out.stdout.strip() == "False"

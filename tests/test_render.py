@@ -224,3 +224,23 @@ def test_tiny_probabilities_stay_informative():
     from qa_kit.render import percent
 
     assert [percent(p) for p in (0.8123, 0.00035, 0.0, 1e-9)] == ["81.2%", "0.035%", "0.0%", "<0.001%"]
+
+
+def test_highlight_is_a_string_a_notebook_shows_as_html():
+    markup = highlight("Ada ran.", [{"start": 0, "end": 3}])
+    assert isinstance(markup, str) and markup._repr_html_() == str(markup)
+
+
+def test_render_needs_only_the_standard_library():
+    import ast
+    import sys
+    from pathlib import Path
+
+    import qa_kit.render
+
+    tree = ast.parse(Path(qa_kit.render.__file__).read_text(encoding="utf-8"))
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported - set(sys.stdlib_module_names)
+    relative = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
+    assert relative == {"errors"}  # errors.py is stdlib-only too
