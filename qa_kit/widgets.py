@@ -1,0 +1,733 @@
+"""The kit's notebook apps (ipywidgets 8): the question-answering `Explorer` and the `StubExplorer`.
+
+Both show themselves when they are the last line of a cell. Everything they display is plain
+widget state (`HTML.value`, `Image.value`), so they can be driven and read without a kernel:
+set `.value`, call `.click()`, read `.value`.
+
+Decisions worth knowing:
+- `Explorer.ask()`, `.ask_all()` and `.compare()` run synchronously and return their results;
+  a running job makes them wait for it. Clicks and Enter in a live kernel run the job in a
+  background thread so the busy state shows while a model downloads or compiles; a click while
+  a job runs is ignored (one job at a time, so never a second compile). `.wait()` joins the job.
+- Readers are cached per (model, engine) inside the Explorer; engines are also cached per process.
+- A click that repeats the request just answered (Enter, then Ask) within 2 s is dropped.
+- Every failure is shown in `.status` as one short line, never a traceback; inputs are never cleared.
+"""
+from __future__ import annotations
+
+import html
+import json
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import ipywidgets as w
+
+from . import stubs
+from .charts import Chart, topk_chart, warning_of
+from .engines import ENGINES, check_engine_name
+from .errors import InputError, QAKitError
+from .reader import Reader, load
+from .render import LONG_CONTEXT, escape_text, highlight, timings_text, warning_html
+from .results import Answers
+from .sources import DATA_DIR, default_model, network_timeout, resolve, source_kind
+
+log = logging.getLogger(__name__)
+
+OWN_TEXT = "(your own text)"
+NEIGHBOURHOOD = 160  # characters shown around each answer in a long context
+DEDUPE_SECONDS = 2.0  # a repeat of the request just answered, this soon, is the same request
+MAX_MESSAGE = 300  # characters of an error message shown in the status line
+SAMPLE_QUESTIONS = 6  # questions of a sample's set put in the "ask a list" box
+ENGINE_LABELS = {"deepsparse": "DeepSparse", "onnxruntime": "ONNX Runtime"}
+_STATUS_STYLE = {
+    "info": ("ℹ", "background:#eef2ff;color:#1e3a8a;border-left:6px solid #6366f1"),
+    "busy": ("⏳", "background:#e0f2fe;color:#075985;border-left:6px solid #0284c7"),
+    "done": ("✓", "background:#dcfce7;color:#14532d;border-left:6px solid #16a34a"),
+    "error": ("⚠", "background:#fee2e2;color:#7f1d1d;border-left:6px solid #dc2626"),
+}
+_MUTED = "opacity:0.75"
+_FULL = w.Layout(width="100%")
+_WIDE = {"description_width": "initial"}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def status_html(message: str, level: str = "info") -> str:
+    """One status line (info, busy, done or error) as escaped HTML readable on any theme."""
+    icon, style = _STATUS_STYLE[level]
+    return (f'<div class="qa-kit-status-{level}" role="status" style="{style};padding:4px 10px;'
+            f'border-radius:3px;margin:4px 0">{icon} {escape_text(message)}</div>')
+
+
+def short_message(error: BaseException, malformed: str = "The model source is malformed") -> str:
+    """The first line of an error, cut to MAX_MESSAGE characters; unexpected ones are named so."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = " ".join(lines[0].split()) if lines else ""
+    if isinstance(error, stubs.StubError):
+        text = f"{malformed}: {text}"
+    elif not isinstance(error, QAKitError):
+        text = f"Unexpected {type(error).__name__}: {text}" if text else f"Unexpected {type(error).__name__}."
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
+
+
+def sample_texts(folder: Path = DATA_DIR / "texts") -> Dict[str, str]:
+    """The kit's sample texts by file stem (data/texts/*.txt), read as UTF-8."""
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
+
+
+def sample_questions(stem: str, folder: Path = DATA_DIR / "questions") -> List[str]:
+    """The questions of a sample text's SQuAD-style set, in order (empty when it has none)."""
+    path = folder / f"{stem}.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [qa["question"] for article in data["data"] for para in article["paragraphs"] for qa in para["qas"]]
+
+
+def png(figure: Any) -> bytes:
+    """A matplotlib Figure as PNG bytes (for an ipywidgets Image, which needs no kernel)."""
+    if hasattr(figure, "to_png"):
+        return figure.to_png()
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, facecolor="white")
+    return buffer.getvalue()
+
+
+def frame_html(frame: Any) -> str:
+    """A results DataFrame as an escaped HTML table."""
+    return frame.to_html(index=False, escape=True, border=0, na_rep="", classes="qa-kit-answers-table",
+                         float_format=lambda v: f"{v:.3f}")
+
+
+def questions_chart(results: Sequence[Answers]) -> Chart:
+    """Probability of each question's best answer, one bar per question (for "ask a list")."""
+    fig = Chart(figsize=(7, 1.2 + 0.45 * max(len(results), 1)), layout="constrained")
+    ax = fig.subplots()
+    warning = warning_of(list(results))
+    if warning:
+        fig.suptitle(f"⚠ {warning[:120]}", color="#b91c1c", fontsize=9, fontweight="bold")
+    labels, values, notes = [], [], []
+    for i, answers in enumerate(results, 1):
+        best = answers.best
+        labels.append(f"Q{i}. {_clip(answers.question, 34)}")
+        values.append(best.probability if best else 0.0)
+        notes.append(f" {_clip(best.text, 28)}" if best else " (no answer)")
+    y = list(range(len(results)))
+    bars = ax.barh(y, values, color="#2563eb")
+    ax.bar_label(bars, labels=notes, fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, min(1.0, max(values, default=0.0) * 1.5 + 0.05))
+    ax.set_xlabel("probability of the best answer")
+    return fig
+
+
+def _clip(text: str, size: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _in_kernel() -> bool:
+    """True inside a running IPython kernel (where clicks may run in a background thread)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _lines(text: str) -> List[str]:
+    """The non-blank lines of a text box, stripped."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _scroll(body: str, height: int = 420) -> str:
+    return f'<div class="qa-kit-result-body" style="max-height:{height}px;overflow:auto">{body}</div>'
+
+
+# ----------------------------------------------------------------------------- the explorer
+
+class Explorer:
+    """Paste a text, pick a model, ask: highlighted answers, a table and a chart, in one app.
+
+    `Explorer()` as the last line of a cell shows it. `model=None` starts on the kit's default
+    model; `models` pre-fills compare mode. Drive it from code with `.ask()`, `.ask_all()` and
+    `.compare()`, which return what they show.
+    """
+
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        context: Optional[str] = None,
+        engine: str = "deepsparse",
+        models: Optional[List[str]] = None,
+        *,
+        top_k: int = 3,
+        sequence_length: int = 384,
+        doc_stride: int = 128,
+        background: Optional[bool] = None,
+    ):
+        check_engine_name(engine)
+        self.sequence_length = sequence_length
+        self.doc_stride = doc_stride
+        self.background = background  # None: in a background thread only inside a kernel
+        self.answers: Any = None  # the last Answers (ask) or list of Answers (ask all)
+        self.comparison: Any = None  # the last Comparison (compare)
+        self.last_error: Optional[BaseException] = None
+        self.history: deque = deque(maxlen=100)  # (level, message) of every status line shown
+        self._readers: Dict[Tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._worker: Optional[threading.Thread] = None
+        self._busy_message = ""
+        self._last: Tuple[Any, float] = (None, 0.0)
+        self._syncing = False
+        self._texts = sample_texts()
+        self._own_text = context or ""
+        self._autofilled = ""
+        model = model if model is not None else default_model()
+        self._build_widgets(model, engine, models if models is not None else [model], top_k)
+        self._wire()
+        if context is not None:
+            self.context.value = context
+        else:
+            first = "inventor" if "inventor" in self._texts else next(iter(self._texts), None)
+            if first is not None:
+                self.sample.value = first  # fills the context through the observer
+        self._describe_model()
+        self._say("Type a question and press Enter (or click Ask).", "info")
+
+    # -- widgets
+    def _build_widgets(self, model: str, engine: str, models: List[str], top_k: int) -> None:
+        names = list(stubs.catalog()["name"])
+        self.model = w.Combobox(value=model, options=names, ensure_option=False, description="Model",
+                                placeholder="catalog name, zoo: stub, hf:OWNER/NAME or a folder",
+                                continuous_update=False, layout=w.Layout(width="420px"), style=_WIDE)
+        self.engine = w.Dropdown(options=[(ENGINE_LABELS.get(e, e), e) for e in ENGINES], value=engine,
+                                 description="Engine", layout=w.Layout(width="220px"), style=_WIDE)
+        self.top_k = w.IntSlider(value=top_k, min=1, max=10, description="Top k", continuous_update=False,
+                                 layout=w.Layout(width="260px"), style=_WIDE)
+        self.fast = w.Checkbox(value=False, description="Fast reading (long texts: best windows only)",
+                               indent=False, layout=w.Layout(width="auto"))
+        self.model_info = w.HTML(layout=_FULL)
+        self.sample = w.Dropdown(options=[OWN_TEXT] + list(self._texts), value=OWN_TEXT, description="Text",
+                                 layout=w.Layout(width="320px"), style=_WIDE)
+        self.context = w.Textarea(placeholder="Paste the text to ask about here.", rows=10,
+                                  layout=w.Layout(width="100%", height="220px"))
+        self.question = w.Text(description="Question", placeholder="Type a question and press Enter",
+                               continuous_update=False, layout=w.Layout(width="100%"), style=_WIDE)
+        self.ask_button = w.Button(description="Ask", button_style="primary", icon="search",
+                                   tooltip="Ask the question about the text")
+        self.questions = w.Textarea(placeholder="One question per line", rows=6,
+                                    layout=w.Layout(width="100%", height="140px"))
+        self.ask_all_button = w.Button(description="Ask all", button_style="primary", icon="list",
+                                       tooltip="Ask every line of the list about the text")
+        self.compare_models = w.TagsInput(value=[m for m in models if m.strip()], allow_duplicates=False,
+                                          layout=w.Layout(width="100%"))
+        self.add_model_button = w.Button(description="Add the model above", icon="plus",
+                                         tooltip="Add the model in the Model box to the comparison",
+                                         layout=w.Layout(width="auto"))
+        self.compare_button = w.Button(description="Compare", button_style="primary", icon="columns",
+                                       tooltip="Ask the question(s) of every model listed")
+        self.status = w.HTML(layout=_FULL)
+        self.result = w.HTML(layout=_FULL)
+        self.table = w.HTML(layout=_FULL)
+        self.chart = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
+        ask_tab = w.VBox([w.HBox([self.question, self.ask_button], layout=_FULL)])
+        list_tab = w.VBox([self.questions, self.ask_all_button])
+        compare_tab = w.VBox([
+            w.HTML(f'<div style="{_MUTED}">Models to compare (type one and press Enter, or add the one '
+                   "picked above). They answer the question, or every line of the list when it has any, "
+                   "each in its own colour.</div>"),
+            self.compare_models, w.HBox([self.add_model_button, self.compare_button]),
+        ])
+        self.mode = w.Tab(children=[ask_tab, list_tab, compare_tab], titles=("Ask", "Ask a list", "Compare models"))
+        self.app = w.VBox([
+            w.HTML('<b style="font-size:1.15em">qa-kit explorer</b> '
+                   f'<span style="{_MUTED}">extractive question answering on this CPU</span>'),
+            w.HBox([self.model, self.engine, self.top_k], layout=w.Layout(flex_flow="row wrap")),
+            self.model_info, self.fast,
+            self.sample, self.context, self.mode, self.status, self.result, self.table, self.chart,
+        ], layout=_FULL)
+        for widget, name in ((self.app, "explorer"), (self.question, "question"), (self.ask_button, "ask"),
+                             (self.ask_all_button, "ask-all"), (self.compare_button, "compare"),
+                             (self.status, "status"), (self.result, "result"), (self.table, "table"),
+                             (self.chart, "chart"), (self.context, "context"), (self.model, "model")):
+            widget.add_class(f"qa-kit-{name}")
+
+    def _wire(self) -> None:
+        self.question.observe(self._on_enter, names="value")
+        self.ask_button.on_click(lambda _: self._request("ask"))
+        self.ask_all_button.on_click(lambda _: self._request("ask_all"))
+        self.compare_button.on_click(lambda _: self._request("compare"))
+        self.add_model_button.on_click(lambda _: self.add_model())
+        self.sample.observe(self._on_sample, names="value")
+        self.context.observe(self._on_context, names="value")
+        self.model.observe(lambda _: self._describe_model(), names="value")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.app._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"Explorer(model={self.model.value!r}, engine={self.engine.value!r})"
+
+    # -- text and sample
+    def _on_sample(self, change: dict) -> None:
+        if self._syncing:
+            return
+        stem = change["new"]
+        if stem == OWN_TEXT:
+            self._set_context(self._own_text)
+            return
+        if self.context.value and self.context.value not in self._texts.values():
+            self._own_text = self.context.value  # keep what the user typed, to bring it back
+        self._set_context(self._texts[stem])
+        asked = sample_questions(stem)
+        if asked:
+            self.question.placeholder = f"e.g. {asked[0]} (press Enter to ask)"
+            if not self.questions.value.strip() or self.questions.value == self._autofilled:
+                self._autofilled = "\n".join(asked[:SAMPLE_QUESTIONS])
+                self.questions.value = self._autofilled
+
+    def _on_context(self, change: dict) -> None:
+        if self._syncing:
+            return
+        if self.sample.value != OWN_TEXT and change["new"] != self._texts.get(self.sample.value):
+            self._own_text = change["new"]
+            self._syncing = True
+            try:
+                self.sample.value = OWN_TEXT  # the text was edited: it is the user's own now
+            finally:
+                self._syncing = False
+
+    def _set_context(self, text: str) -> None:
+        self._syncing = True
+        try:
+            self.context.value = text
+        finally:
+            self._syncing = False
+
+    def add_model(self, model: Optional[str] = None) -> None:
+        """Add a model (default: the one in the Model box) to the comparison list."""
+        model = (model if model is not None else self.model.value).strip()
+        if model and model not in self.compare_models.value:
+            self.compare_models.value = list(self.compare_models.value) + [model]
+
+    def _describe_model(self) -> None:
+        """One line under the model picker saying what the source is."""
+        text = (self.model.value or "").strip()
+        if not text:
+            self.model_info.value = ""
+            return
+        try:
+            kind = source_kind(text)
+            if kind == "catalog":
+                row = stubs.catalog().set_index("name").loc[text] if text in set(stubs.catalog()["name"]) else None
+                line = (f"catalog name for {row['source']}: {row['note']}" if row is not None
+                        else "not a catalog name, a path on this machine or a zoo:/hf: source")
+            elif kind == "zoo":
+                stubs.parse(text)
+                line = "a SparseZoo stub: downloaded from SparseZoo on first use (needs the network)"
+            else:
+                line = {"hf": "a Hugging Face Hub repo: downloaded on first use (needs the network)",
+                        "url": "a running model server: questions are sent to it",
+                        "path": "a model folder or ONNX file on this machine"}[kind]
+        except stubs.StubError as error:
+            line = short_message(error)
+        self.model_info.value = f'<div style="{_MUTED};font-size:0.9em;margin-left:4px">{escape_text(line)}</div>'
+
+    # -- status
+    def _say(self, message: str, level: str) -> None:
+        self.history.append((level, message))
+        if level == "busy":
+            self._busy_message = message
+        self.status.value = status_html(message, level)
+
+    def _show_error(self, error: BaseException) -> None:
+        self.last_error = error
+        if not isinstance(error, QAKitError):
+            log.warning("qa-kit explorer: unexpected error", exc_info=error)
+        self._say(short_message(error), "error")
+
+    def _set_busy(self, busy: bool) -> None:
+        for button in (self.ask_button, self.ask_all_button, self.compare_button):
+            button.disabled = busy
+
+    @property
+    def busy(self) -> bool:
+        """True while a model loads or a question is being answered."""
+        return self._lock.locked()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Wait for a background job started by a click; True when none is left running."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return not self.busy
+
+    # -- jobs: one at a time
+    def _request(self, kind: str) -> None:
+        """A click or Enter: start the job unless it repeats the last one or another is running."""
+        key = self._key(kind)
+        last_key, last_done = self._last
+        if key == last_key and time.monotonic() - last_done < DEDUPE_SECONDS:
+            return
+        if not self._lock.acquire(blocking=False):
+            self._say(f"{self._busy_message} (still working: ask again when this finishes)", "busy")
+            return
+        background = self.background if self.background is not None else _in_kernel()
+        job = getattr(self, f"_{kind}")
+        self._set_busy(True)
+        self._say("Working…", "busy")
+        if background:
+            self._worker = threading.Thread(target=self._finish, args=(job, key), name="qa-kit explorer", daemon=True)
+            self._worker.start()
+        else:
+            self._finish(job, key)
+
+    def _run(self, kind: str) -> Any:
+        """A call from code: wait for any running job, then run this one here and return its result."""
+        self._lock.acquire()
+        self._set_busy(True)
+        return self._finish(getattr(self, f"_{kind}"), self._key(kind))
+
+    def _finish(self, job: Callable[[], Any], key: Any) -> Any:
+        try:
+            return job()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # noqa: BLE001 (tokenizer panics are BaseExceptions)
+            self._show_error(error)
+            return None
+        finally:
+            self._last = (key, time.monotonic())
+            self._set_busy(False)
+            self._lock.release()
+
+    def _key(self, kind: str) -> tuple:
+        """What a request asks, to recognise the same request made twice (Enter, then Ask)."""
+        asked = {"ask": self.question.value, "ask_all": self.questions.value,
+                 "compare": (tuple(self.compare_models.value), self.question.value, self.questions.value)}[kind]
+        return (kind, asked, self.context.value, self.model.value, self.engine.value, self.top_k.value, self.fast.value)
+
+    def _on_enter(self, change: dict) -> None:
+        if (change["new"] or "").strip():
+            self._request("ask")
+
+    # -- models
+    def reader(self, model: Optional[str] = None, engine: Optional[str] = None) -> Any:
+        """The reader for a model and engine (default: the pickers'), loaded and compiled on first use."""
+        model = (model if model is not None else self.model.value or "").strip()
+        engine = engine or self.engine.value
+        if not model:
+            raise InputError("No model is chosen: pick a catalog name or type a stub, hf: repo or folder.")
+        key = (model, engine)
+        if key in self._readers:
+            return self._readers[key]
+        kind = source_kind(model)
+        if kind == "url":
+            self._say(f"Connecting to the server at {model}…", "busy")
+            reader = load(model, engine=engine, sequence_length=self.sequence_length, doc_stride=self.doc_stride)
+        else:
+            self._say(f"Loading {model}: {self._fetch_phrase(model, kind)}…", "busy")
+            resolved = resolve(model)
+            self._say(f"Loading {model}: compiling for {engine} (once per model)…", "busy")
+            reader = Reader(resolved, engine, self.sequence_length, self.doc_stride)
+        self._readers[key] = reader
+        return reader
+
+    @staticmethod
+    def _fetch_phrase(model: str, kind: str) -> str:
+        if kind == "catalog":
+            source = stubs.catalog_source(model) or ""
+            kind = source_kind(source) if source.startswith(("zoo:", "hf:")) else "path"
+        limit = f"gives up after {network_timeout():g} s if offline"
+        return {"zoo": f"downloading from SparseZoo ({limit})",
+                "hf": f"downloading from the Hugging Face Hub ({limit})"}.get(kind, "copying the model to the cache")
+
+    def _checked_context(self) -> str:
+        context = self.context.value
+        if not context.strip():
+            raise InputError("The text is empty: paste a text or pick a sample, then ask again.")
+        return context
+
+    # -- ask one question
+    def ask(self) -> Optional[Answers]:
+        """Ask the question box's question about the text; show and return the Answers (None on error)."""
+        return self._run("ask")
+
+    def _ask(self) -> Answers:
+        question = self.question.value.strip()
+        if not question:
+            raise InputError("The question is empty: type a question, then press Enter or click Ask.")
+        context = self._checked_context()
+        reader = self.reader()
+        self._say(f"Asking {reader.name}…", "busy")
+        answers = reader.ask(question, context, top_k=self.top_k.value, fast=self.fast.value)
+        self.answers = answers
+        self.result.value = self._answer_html(answers)
+        self.table.value = frame_html(answers.to_frame()[["rank", "text", "start", "end", "score", "probability", "window"]])
+        self._show_chart(topk_chart(answers))
+        timing = timings_text(answers.timings)
+        self._say(f"Answered by {answers.model} on {answers.engine} · {timing}", "done")
+        return answers
+
+    @staticmethod
+    def _answer_html(answers: Answers) -> str:
+        context, best = answers.context, answers.best
+        parts = [warning_html(answers.warning)]
+        if best is None:
+            parts.append(f'<div style="{_MUTED}">No span of the text qualified as an answer.</div>')
+        else:
+            heading = "Model output (not a real answer)" if answers.warning else "Answer"
+            parts.append(f'<div class="qa-kit-best" style="margin:4px 0">{heading}: <b>{escape_text(best.text)}</b> '
+                         f'<span style="{_MUTED}">score {best.score:.3f} · probability {best.probability:.1%} · '
+                         f"chars {best.start}-{best.end}</span></div>")
+        window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
+        body = highlight(context, list(answers), window=window, title=f"Q: {answers.question}")
+        return "".join(parts) + _scroll(body)
+
+    def _show_chart(self, figure: Any) -> None:
+        self.chart.value = png(figure)
+        self.chart.layout.display = None
+
+    # -- ask a list
+    def ask_all(self) -> Optional[List[Answers]]:
+        """Ask every line of the list box about the text; show and return the Answers (None on error)."""
+        return self._run("ask_all")
+
+    def _ask_all(self) -> List[Answers]:
+        questions = _lines(self.questions.value)
+        if not questions:
+            raise InputError("The list of questions is empty: type one question per line, then click Ask all.")
+        context = self._checked_context()
+        reader = self.reader()
+        results: List[Answers] = []
+        for i, question in enumerate(questions, 1):
+            self._say(f"Asking {reader.name}: question {i} of {len(questions)}…", "busy")
+            results.append(reader.ask(question, context, top_k=self.top_k.value, fast=self.fast.value))
+        self.answers = results
+        self.result.value = self._list_html(results, context)
+        import pandas as pd
+
+        frame = pd.concat([a.to_frame() for a in results], ignore_index=True)
+        self.table.value = frame_html(frame[["question", "rank", "text", "start", "end", "score", "probability"]])
+        self._show_chart(questions_chart(results))
+        total = sum(a.timings.get("total", 0.0) for a in results)
+        self._say(f"Answered {len(results)} questions with {reader.name} on {reader.engine_name} "
+                  f"in {total * 1000:.0f} ms", "done")
+        return results
+
+    @staticmethod
+    def _list_html(results: List[Answers], context: str) -> str:
+        spans = [{"start": a.best.start, "end": a.best.end, "label": f"Q{i}", "score": a.best.score,
+                  "probability": a.best.probability} for i, a in enumerate(results, 1) if a.best is not None]
+        items = "".join(
+            f"<li><b>Q{i}</b> {escape_text(a.question)} → "
+            f"{'<b>' + escape_text(a.best.text) + '</b>' if a.best else '<i>no answer</i>'}</li>"
+            for i, a in enumerate(results, 1)
+        )
+        window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
+        body = highlight(context, spans, window=window, title="The best answer to each question")
+        return warning_html(warning_of(results)) + f'<ol style="list-style:none;padding-left:0">{items}</ol>' + _scroll(body)
+
+    # -- compare models
+    def compare(self) -> Any:
+        """Ask the question (or every line of the list) of each model listed; show and return the Comparison."""
+        return self._run("compare")
+
+    def _compare(self) -> Any:
+        from .compare import compare
+
+        models = [m.strip() for m in self.compare_models.value if m.strip()]
+        if not models:
+            raise InputError("No models to compare: add two or more models to the list, then click Compare.")
+        questions = _lines(self.questions.value) or _lines(self.question.value)
+        if not questions:
+            raise InputError("No question to ask: type a question (or a list of them), then click Compare.")
+        context = self._checked_context()
+        engine = self.engine.value
+        position = {m: i for i, m in enumerate(models, 1)}
+
+        def loader(source: str, **_: Any) -> Any:
+            self._say(f"Model {position.get(source, '?')} of {len(models)}: {source}…", "busy")
+            return self.reader(source, engine)
+
+        comparison = compare(questions, context, models, top_k=self.top_k.value, engine=engine,
+                             sequence_length=self.sequence_length, doc_stride=self.doc_stride,
+                             progress=False, loader=loader)
+        self.comparison = comparison
+        window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
+        views = [comparison.highlight(i, window=window, notes=(i == 0)) for i in range(len(questions))]
+        self.result.value = _scroll("".join(f'<div style="margin-bottom:10px">{v}</div>' for v in views), 520)
+        self.table.value = comparison.table_html()
+        self._show_chart(comparison.chart())
+        failed = [m for m in models if m in comparison.errors]
+        if len(failed) == len(models):
+            self._say(f"No model could answer: {failed[0]}: {comparison.errors[failed[0]]}"[:MAX_MESSAGE], "error")
+        elif failed:
+            self._say(f"Compared {len(models) - len(failed)} of {len(models)} models; "
+                      f"{', '.join(failed)} failed (see the table)."[:MAX_MESSAGE], "error")
+        else:
+            self._say(f"Compared {len(models)} models on {len(questions)} question(s) with {engine}", "done")
+        return comparison
+
+
+# ----------------------------------------------------------------------------- the stub explorer
+
+_NO_PART = "(none)"
+
+
+class StubExplorer:
+    """Type or pick a SparseZoo stub and see each part explained; or build one from dropdowns.
+
+    Any other source (catalog name, hf: repo, path, URL) is explained too. `.stub` holds the text,
+    `.explanation` the colour-coded parts, `.status` a short note or error, `.built` the last
+    stub made with the build button.
+    """
+
+    def __init__(self, stub: Optional[str] = None):
+        frame = stubs.catalog()
+        self._catalog = dict(zip(frame["source"], frame["name"]))
+        zoo = [s for s in frame["source"] if s.startswith(stubs.ZOO_PREFIX)]
+        parsed = [stubs.parse(s) for s in zoo]
+        self.built: Optional[stubs.ZooStub] = None
+        self._syncing = False
+        self.stub = w.Combobox(value="", options=zoo, ensure_option=False, description="Stub",
+                               placeholder="zoo:DOMAIN/SUB_DOMAIN/ARCH[-SUB]/FRAMEWORK/REPO/DATASET/TAG",
+                               continuous_update=False, layout=w.Layout(width="100%"), style=_WIDE)
+        self.explain_button = w.Button(description="Explain", icon="question", button_style="primary")
+        self.status = w.HTML(layout=_FULL)
+        self.explanation = w.HTML(layout=_FULL)
+
+        def choices(values: Sequence[Optional[str]], extra: Sequence[str] = (), optional: bool = False) -> List[str]:
+            seen = list(dict.fromkeys([*extra, *(v for v in values if v is not None)]))
+            return ([_NO_PART] if optional else []) + seen
+
+        def dropdown(label: str, options: List[str], value: str) -> w.Dropdown:
+            return w.Dropdown(options=options, value=value if value in options else options[0], description=label,
+                              layout=w.Layout(width="300px"), style=_WIDE)
+
+        self.architecture = dropdown("architecture", choices([p.architecture for p in parsed]), "bert")
+        self.sub_architecture = dropdown("sub-architecture", choices([p.sub_architecture for p in parsed], optional=True), "base")
+        self.dataset = dropdown("dataset", choices([p.dataset for p in parsed]), "squad")
+        self.sparse_name = dropdown("sparse name", choices([p.sparse_name for p in parsed], ("base",)), "pruned90")
+        self.sparse_category = dropdown("category", choices([p.sparse_category for p in parsed],
+                                                            ("none", "conservative", "moderate", "aggressive")), "none")
+        self.sparse_target = dropdown("target", choices([p.sparse_target for p in parsed], optional=True), _NO_PART)
+        self.build_button = w.Button(description="Build stub", icon="wrench", button_style="primary")
+        self._parts = {"architecture": self.architecture, "sub_architecture": self.sub_architecture,
+                       "dataset": self.dataset, "sparse_name": self.sparse_name,
+                       "sparse_category": self.sparse_category, "sparse_target": self.sparse_target}
+        builder = w.VBox([
+            w.HTML(f'<div style="{_MUTED}">Build a question-answering stub: the domain (nlp), task '
+                   "(question_answering), framework (pytorch) and repo (huggingface) are fixed.</div>"),
+            w.HBox([self.architecture, self.sub_architecture, self.dataset], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([self.sparse_name, self.sparse_category, self.sparse_target], layout=w.Layout(flex_flow="row wrap")),
+            self.build_button,
+        ])
+        self.app = w.VBox([
+            w.HTML('<b style="font-size:1.15em">SparseZoo stub explorer</b> '
+                   f'<span style="{_MUTED}">type or pick a stub, press Enter</span>'),
+            w.HBox([self.stub, self.explain_button], layout=_FULL),
+            self.status, self.explanation, builder,
+        ], layout=_FULL)
+        for widget, name in ((self.app, "stub-explorer"), (self.stub, "stub"), (self.status, "status"),
+                             (self.explanation, "explanation"), (self.build_button, "build")):
+            widget.add_class(f"qa-kit-{name}")
+        self.stub.observe(lambda change: self.explain(change["new"]), names="value")
+        self.explain_button.on_click(lambda _: self.explain())
+        self.build_button.on_click(lambda _: self.build())
+        self.stub.value = stub if stub is not None else stubs.EXAMPLE_STUB
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.app._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"StubExplorer({self.stub.value!r})"
+
+    def explain(self, source: Optional[str] = None) -> bool:
+        """Explain a source (default: the stub box); True when it was understood, else the error is shown."""
+        text = (source if source is not None else self.stub.value or "").strip()
+        try:
+            if not text:
+                raise stubs.StubError(f"the stub is empty; type one or pick one, e.g. {stubs.EXAMPLE_STUB}")
+            kind = stubs.kind_of(text)
+            if kind == "zoo":
+                parsed = stubs.parse(text)
+                self.explanation.value = self._facts_html(parsed) + parsed._repr_html_()
+                self._sync_dropdowns(parsed)
+                self.status.value = status_html(self._catalog_note(str(parsed)), "info")
+            else:
+                table = stubs.describe(text)
+                self.explanation.value = frame_html(table)
+                what = {"hf": "a Hugging Face Hub repo", "url": "a model server URL", "path": "a path on this machine",
+                        "catalog": "a name from the kit's catalog"}[kind]
+                self.status.value = status_html(f"Not a SparseZoo stub: {what}.", "info")
+        except QAKitError as error:
+            self.explanation.value = ""
+            self.status.value = status_html(short_message(error, "This stub is malformed"), "error")
+            return False
+        return True
+
+    def _catalog_note(self, stub: str) -> str:
+        name = self._catalog.get(stub)
+        if name:
+            return f"In the kit's catalog as {name}."
+        return "Not in the kit's catalog: SparseZoo may not hold a model with exactly these parts."
+
+    @staticmethod
+    def _facts_html(parsed: stubs.ZooStub) -> str:
+        facts = []
+        if parsed.model_layers is not None:
+            facts.append(f"{parsed.model_layers} layers")
+        if parsed.pruned_percent is not None:
+            facts.append("dense (nothing pruned)" if parsed.pruned_percent == 0 else f"{parsed.pruned_percent}% of weights pruned")
+        elif parsed.sparse_name and "pruned" in parsed.sparse_name:
+            facts.append("pruned (amount not in the name)")
+        facts.append("int8 quantized" if parsed.quantized else "32-bit floats")
+        if parsed.recovery_percent is not None:
+            facts.append(f"keeps ~{parsed.recovery_percent}% of the dense accuracy")
+        if parsed.target:
+            facts.append(f"laid out for {parsed.target}")
+        return f'<div class="qa-kit-facts" style="margin:4px 0;font-weight:600">{escape_text(" · ".join(facts))}</div>'
+
+    def _sync_dropdowns(self, parsed: stubs.ZooStub) -> None:
+        """Set the builder's dropdowns to a path-style stub's parts, adding values they lack."""
+        if parsed.style != "path" or parsed.sparse_name is None:
+            return
+        self._syncing = True
+        try:
+            for name, dropdown in self._parts.items():
+                value = getattr(parsed, name)
+                value = _NO_PART if value is None else value
+                if value not in dropdown.options:
+                    dropdown.options = list(dropdown.options) + [value]
+                dropdown.value = value
+        finally:
+            self._syncing = False
+
+    def build(self) -> Optional[stubs.ZooStub]:
+        """Make a stub from the dropdowns, put it in the stub box and explain it (None on error)."""
+        parts = {name: (None if d.value == _NO_PART else d.value) for name, d in self._parts.items()}
+        try:
+            built = stubs.build(**parts)
+        except QAKitError as error:
+            self.status.value = status_html(short_message(error, "These parts make no stub"), "error")
+            return None
+        self.built = built
+        if self.stub.value == str(built):
+            self.explain()
+        else:
+            self.stub.value = str(built)  # the observer explains it
+        return built
+
+
+__all__ = ["Explorer", "StubExplorer", "status_html", "short_message", "sample_texts", "sample_questions",
+           "questions_chart", "png", "frame_html", "OWN_TEXT"]
