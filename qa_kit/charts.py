@@ -214,19 +214,19 @@ def comparison_chart(frame: Any) -> Chart:
     models = list(dict.fromkeys(rows["model"]))
     agree = agreement(frame)
     failed = {m for m in models if rows.loc[rows["model"] == m, "error"].notna().all()} if "error" in rows else set()
-    stats = {
-        "agreement with the other models": [agree[m] for m in models],
-        "mean score (start + end logit)": [rows.loc[rows["model"] == m, "score"].mean() for m in models],
-        "mean latency (ms per question)": [rows.loc[rows["model"] == m, "milliseconds"].mean() for m in models],
-    }
+    panels = [  # (title, value per model, how to label a bar)
+        ("agreement with the other models", [agree[m] for m in models], "{:.0%}"),
+        ("mean score (start + end logit)", [rows.loc[rows["model"] == m, "score"].mean() for m in models], "{:.2f}"),
+        ("mean latency (ms per question)", [rows.loc[rows["model"] == m, "milliseconds"].mean() for m in models], "{:.0f} ms"),
+    ]
     fig, axes = _new(11, 1.4 + 0.45 * len(models), ncols=3)
     _warn(fig, frame)
     y = np.arange(len(models))
     colors = [f"C{i % 10}" for i in range(len(models))]
-    for ax, (name, values) in zip(axes, stats.items()):
+    for ax, (name, values, label) in zip(axes, panels):
         heights = [0.0 if v is None or np.isnan(v) else float(v) for v in values]
         bars = ax.barh(y, heights, color=colors)
-        notes = ["error" if m in failed else ("n/a" if v is None or np.isnan(v) else _fmt(name, v)) for m, v in zip(models, values)]
+        notes = ["error" if m in failed else ("n/a" if v is None or np.isnan(v) else label.format(v)) for m, v in zip(models, values)]
         ax.bar_label(bars, labels=[f" {n}" for n in notes], fontsize=8)
         ax.set_title(name, fontsize=9)
         ax.set_yticks(y, [_short(m, 28) for m in models] if ax is axes[0] else [""] * len(models), fontsize=8)
@@ -234,12 +234,6 @@ def comparison_chart(frame: Any) -> Chart:
         ax.margins(x=0.3)
     axes[0].set_xlim(0, 1.3)  # agreement is a share: keep its scale fixed
     return fig
-
-
-def _fmt(name: str, value: float) -> str:
-    if name.startswith("agreement"):
-        return f"{value:.0%}"
-    return f"{value:.0f} ms" if "latency" in name else f"{value:.2f}"
 
 
 def _timing_rows(obj: Any) -> List[Tuple[str, Dict[str, float]]]:
