@@ -82,11 +82,12 @@ def topk_chart(answers: Any) -> Chart:
         return fig
     labels = [f"{a.rank}. {_short(a.text, 36)}" for a in items]
     y = np.arange(len(items))
-    bars = ax.barh(y, [a.probability for a in items], color=["#2563eb"] + ["#93c5fd"] * (len(items) - 1))
+    widths = np.nan_to_num([a.probability for a in items])  # a server gives no probability: no bar, "p n/a"
+    bars = ax.barh(y, widths, color=["#2563eb"] + ["#93c5fd"] * (len(items) - 1))
     ax.bar_label(bars, labels=[f" p {percent(a.probability)} · score {a.score:.2f}" for a in items], fontsize=8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()  # rank 1 on top
-    ax.set_xlim(0, min(1.0, max(a.probability for a in items) * 1.35 + 0.05))
+    ax.set_xlim(0, min(1.0, widths.max() * 1.35 + 0.05))
     ax.set_xlabel("probability (softmax over all candidate spans)")
     return fig
 
@@ -135,6 +136,9 @@ def logits_chart(answers: Any, *, x: str = "chars") -> Chart:
     start_ax.set_title(_short(f"Q: {answers.question}", 90), fontsize=10, loc="left")
     extents = _extents(answers.windows, x)
     best = answers.best
+    if not extents:
+        start_ax.text(0.5, 0.5, "no logits: this reader does not report them", ha="center", va="center",
+                      transform=start_ax.transAxes)
     for window, lo, hi in extents:
         read = window.read and window.start_logits is not None
         chosen = best is not None and window.index == best.window

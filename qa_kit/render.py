@@ -69,14 +69,16 @@ class Span:
             parts.append(f"rank {self.rank}")
         if self.score is not None:
             parts.append(f"score {self.score:.3f}")
-        if self.probability is not None:
+        if self.probability is not None and self.probability == self.probability:  # not NaN
             parts.append(f"p {percent(self.probability)}")
         parts.append(f"chars {self.start}-{self.end}")
         return " · ".join(parts)
 
 
 def percent(p: float) -> str:
-    """A probability as a percentage that stays informative when tiny: 81.2%, 0.035%."""
+    """A probability as a percentage that stays informative when tiny: 81.2%, 0.035%; n/a if unknown."""
+    if p is None or p != p:  # NaN: a server reports no probability
+        return "n/a"
     if p == 0 or abs(p) >= 0.001:
         return f"{p:.1%}"
     return f"{p * 100:.2g}%" if abs(p) >= 1e-5 else "<0.001%"

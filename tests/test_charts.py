@@ -146,3 +146,17 @@ def test_charts_show_in_notebooks_without_pyplot(answers):
     repo = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo)
     assert out.stdout.strip() == "False"
+
+
+def test_answers_without_probabilities_or_logits_still_chart(answers):
+    import dataclasses
+
+    served = copy.copy(answers)  # what a server gives: one answer, no probability, no windows
+    served.answers = [dataclasses.replace(answers.best, probability=float("nan"))]
+    served.windows = []
+    fig = topk_chart(served)
+    assert [p.get_width() for p in fig.axes[0].patches] == [0.0]
+    assert fig.axes[0].texts[0].get_text().startswith(" p n/a · score")
+    empty = logits_chart(served)
+    assert not empty.axes[2].patches and "no logits" in empty.axes[0].texts[0].get_text()
+    assert fig.to_png().startswith(PNG) and empty.to_png().startswith(PNG)

@@ -244,3 +244,11 @@ def test_render_needs_only_the_standard_library():
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported - set(sys.stdlib_module_names)
     relative = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
     assert relative == {"errors"}  # errors.py is stdlib-only too
+
+
+def test_an_unknown_probability_is_left_out_not_shown_as_nan():
+    answers = tiny_answers(n=1)
+    answers.answers = [Answer(text="1742", start=26, end=30, score=3.5, probability=float("nan"))]
+    markup = answers_html(answers)
+    assert "nan" not in markup.lower() and "probability n/a" in markup
+    assert Parsed(markup).marks[0]["title"] == "rank 1 · score 3.500 · chars 26-30"
