@@ -15,9 +15,12 @@ from .errors import EngineError, InputError, QAKitError, SourceError  # noqa: E4
 from .reader import Reader, load  # noqa: E402
 from .results import Answer, Answers, Window  # noqa: E402
 from .sources import default_model  # noqa: E402
+from .render import highlight  # noqa: E402
+from .compare import Comparison, compare  # noqa: E402  (the function hides the module name; import from qa_kit.compare for more)
+from .evaluate import EvalReport, evaluate  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "load", "Reader", "default_model", "Answer", "Answers", "Window",
+    "load", "Reader", "default_model", "highlight", "compare", "Comparison", "evaluate", "EvalReport", "Answer", "Answers", "Window",
     "QAKitError", "SourceError", "EngineError", "InputError",
 ]

@@ -93,6 +93,18 @@ class Answers(Sequence[Answer]):
             for a in self.answers
         ]
 
+    def save_html(self, path, title: Optional[str] = None):
+        """Write a standalone HTML report (answer in context, charts, table) that opens offline."""
+        from .report import save_html
+
+        return save_html(self, path, title=title)
+
+    def save_csv(self, path):
+        """Write the answers table (with the warning) to a CSV file."""
+        from .report import save_csv
+
+        return save_csv(self, path)
+
     def _repr_html_(self) -> str:
         from .render import answers_html
 
