@@ -288,10 +288,14 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def require_server_extra():
+    for name in ("fastapi", "uvicorn"):
+        pytest.importorskip(name, reason="the server extra is not installed (pip install -e '.[server]')")
+
+
 @pytest.fixture(scope="module")
 def served():
-    pytest.importorskip("fastapi", reason="the server extra is not installed (pip install -e '.[server]')")
-    pytest.importorskip("uvicorn", reason="the server extra is not installed (pip install -e '.[server]')")
+    require_server_extra()
     before = digest(TINY / "model.onnx")
     process = srv.serve(str(TINY), port=srv.free_port(), blocking=False, ready_timeout=90, **SHORT)
     try:
@@ -355,3 +359,33 @@ def test_after_stopping_the_url_fails_fast(served):
     assert "Nothing answers" in one_line(caught.value)
     with pytest.raises(SourceError):
         qa_kit.load(process.url)
+
+
+def test_serve_in_the_foreground_stops_cleanly_on_ctrl_c(tmp_path):
+    """The `qa-kit serve` path: serve(blocking=True) runs until Ctrl-C, then stops the server and exits 0."""
+    require_server_extra()
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    port = srv.free_port()
+    code = ("import sys; from qa_kit import server; "
+            f"server.serve(sys.argv[1], port={port}, blocking=True, sequence_length=64, doc_stride=16)")
+    env = {**os.environ, "QA_KIT_CACHE": str(tmp_path)}
+    parent = subprocess.Popen([sys.executable, "-c", code, str(TINY)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        srv.wait_ready(f"http://127.0.0.1:{port}", 90)
+        reader = qa_kit.load(f"http://127.0.0.1:{port}")
+        assert reader.sequence_length == 64 and len(reader.ask(*CASES[0])) == 1
+        parent.send_signal(signal.SIGINT)
+        output, _ = parent.communicate(timeout=20)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert parent.returncode == 0, output
+    assert f"127.0.0.1:{port}/v2/models/question_answering/infer" in output
+    assert list((tmp_path / "served").iterdir()) == []  # its model copy is gone
+    with pytest.raises(SourceError):
+        qa_kit.load(f"http://127.0.0.1:{port}")
