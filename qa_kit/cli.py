@@ -1,4 +1,4 @@
-"""The `qa-kit` command: ask, stub explain, eval and lab, thin over the library.
+"""The `qa-kit` command: ask, stub explain, eval, serve and lab, thin over the library.
 
 Every error the kit raises on purpose prints as one line on stderr and exits with status 2.
 """
@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", "-d", required=True, help="a SQuAD v1.1 JSON file")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)
+
+    from .server import add_serve_arguments, cmd_serve
+
+    serve = sub.add_parser("serve", help="start DeepSparse's own server for a model (needs the server extra)")
+    add_serve_arguments(serve)
+    serve.set_defaults(run=cmd_serve)
 
     lab = sub.add_parser("lab", help="open JupyterLab on the kit's notebooks")
     lab.add_argument("notebook", nargs="?", help="notebook to open, relative to the repo")
