@@ -337,6 +337,8 @@ def answers_html(answers: Any) -> str:
               f'{" · " + escape_text(answers.engine) if answers.engine else ""}</div>'
               f'<div style="font-weight:600;margin:2px 0">Q: {escape_text(answers.question)}</div>')
     parts = ['<div class="qa-kit-answers">', warning_html(answers.warning), header]
+    if getattr(answers, "note", None):
+        parts.append(f'<div class="qa-kit-note" style="{MUTED};font-size:0.9em">ⓘ {escape_text(answers.note)}</div>')
     best = answers.best
     if best is None:
         parts.append(f'<div style="{MUTED}">No span of the context qualified as an answer.</div>')

@@ -53,7 +53,8 @@ class Answers(Sequence[Answer]):
     engine: str = ""
     timings: Dict[str, float] = field(default_factory=dict)  # seconds: tokenize, engine, decode, total
     windows: List[Window] = field(default_factory=list)
-    warning: Optional[str] = None  # shown with the answers, e.g. "random weights: answers mean nothing"
+    warning: Optional[str] = None  # the answers must not be taken as real (random weights): shown first, loudly
+    note: Optional[str] = None  # worth knowing, not alarming (e.g. "a server gives only its top answer")
 
     @overload
     def __getitem__(self, i: int) -> Answer: ...
@@ -117,5 +118,7 @@ class Answers(Sequence[Answer]):
             for a in self.answers
         ]
         if self.warning:
-            lines.append(f"  note: {self.warning}")
+            lines.append(f"  warning: {self.warning}")
+        if self.note:
+            lines.append(f"  note: {self.note}")
         return "\n".join(lines)

@@ -11,7 +11,6 @@ without touching the user's folder or the copy the in-process engine uses.
 from __future__ import annotations
 
 import atexit
-import html
 import importlib.util
 import json
 import math
@@ -24,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
@@ -56,22 +54,6 @@ def split_timeout(timeout: Timeout) -> Tuple[float, float]:
     if not (connect > 0 and read > 0):
         raise InputError(f"timeout={timeout!r} must be more than 0 seconds.")
     return connect, read
-
-
-@dataclass
-class ServerAnswers(Answers):
-    """Answers from a server: the usual result, plus a note that a server gives only its top answer."""
-
-    note: Optional[str] = None
-
-    def __repr__(self) -> str:
-        text = super().__repr__()
-        return f"{text}\n  server: {self.note}" if self.note else text
-
-    def _repr_html_(self) -> str:
-        note = (f'<div class="qa-kit-note" style="color:#555;font-size:0.9em">ⓘ {html.escape(self.note)}</div>'
-                if self.note else "")
-        return note + super()._repr_html_()
 
 
 def _base_and_route(url: str) -> Tuple[str, Optional[str]]:
@@ -170,7 +152,7 @@ class ServerReader:
             raise SourceError(f"{self.base_url}{path} answered something that is not JSON ({_clip(response.text)}): "
                               "it is not a DeepSparse server.") from None
 
-    def ask(self, question: str, context: str, top_k: int = 1, **ignored: Any) -> ServerAnswers:
+    def ask(self, question: str, context: str, top_k: int = 1, **ignored: Any) -> Answers:
         """Post the question to the server; its top answer comes back as the kit's usual result."""
         if not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
@@ -179,19 +161,16 @@ class ServerReader:
         response = self._request("POST", self.route, {"question": question, "context": context})
         returned = time.perf_counter()
         answer = self._parse(response, context)
-        notes = [TOP_ONLY_NOTE]
-        warnings = []
+        note = TOP_ONLY_NOTE if top_k == 1 else f"top_k={top_k} was asked, but {TOP_ONLY_NOTE}"
+        warning = None
         if self.random_weights:
             from .reader import RANDOM_WEIGHTS_NOTE
 
-            warnings.append(RANDOM_WEIGHTS_NOTE)
-        if top_k > 1:
-            warnings.append(f"top_k={top_k} was asked, but a server gives only its top answer")
+            warning = RANDOM_WEIGHTS_NOTE
         done = time.perf_counter()
-        return ServerAnswers(
+        return Answers(
             question=question, context=context, answers=[answer], model=self.source, engine=self.engine_name,
-            timings={"engine": returned - began, "total": done - began},
-            warning="; ".join(warnings) or None, note="; ".join(notes),
+            timings={"engine": returned - began, "total": done - began}, warning=warning, note=note,
         )
 
     def _parse(self, response, context: str) -> Answer:

@@ -149,7 +149,7 @@ def test_load_routes_a_url_to_a_server_reader_and_answers_like_a_reader(fake):
     best = answers.best
     assert (best.text, best.start, best.end, best.score, best.rank) == ("Ada", 0, 3, 3.5, 1)
     assert math.isnan(best.probability)  # a server gives no probability
-    assert "only its top answer" in answers.note and "top_k=3" in answers.warning
+    assert "only its top answer" in answers.note and "top_k=3" in answers.note
     assert set(answers.timings) == {"engine", "total"} and answers.timings["total"] >= answers.timings["engine"] > 0
     assert "only its top answer" in repr(answers) and "only its top answer" in answers._repr_html_()
     assert reader.ask("Who ran?", context).warning is None  # top_k=1 asks nothing the server cannot give
