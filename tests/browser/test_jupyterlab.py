@@ -43,8 +43,7 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture
-def chromium() -> str:
+def require_browser() -> str:
     """The Chromium to drive; skip (or fail, when QA_KIT_REQUIRE_BROWSER=1) when there is none."""
     missing = None
     try:
@@ -59,6 +58,11 @@ def chromium() -> str:
             pytest.fail(f"QA_KIT_REQUIRE_BROWSER=1 but {missing}.")
         pytest.skip(f"real-browser test skipped: {missing}.")
     return chromium
+
+
+@pytest.fixture
+def chromium() -> str:
+    return require_browser()
 
 
 def free_port() -> int:
@@ -190,3 +194,13 @@ def test_ask_in_jupyterlab_shows_a_highlighted_answer(chromium, lab):
             browser.close()
     print(f"browser test: {time.monotonic() - began:.1f} s; screenshot {shot}")
     assert shot.stat().st_size > 10_000
+
+
+def test_a_missing_browser_skips_or_fails_as_asked(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "chromium_path", lambda: None)
+    monkeypatch.setenv("QA_KIT_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="QA_KIT_REQUIRE_BROWSER=1 but .*Chromium is not installed"):
+        require_browser()
+    monkeypatch.delenv("QA_KIT_REQUIRE_BROWSER")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
+        require_browser()
