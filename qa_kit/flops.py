@@ -209,3 +209,70 @@ def count_flops(model: Union[str, Path, "object"], batch: int = 1, sequence_leng
     constant = _constants(proto)
     products = [p for p in (_product(n, shapes, constant) for n in nodes) if p is not None]
     return FlopCount(batch=batch, sequence_length=sequence_length, products=products)
+
+
+# ---------------------------------------------------------------------------------------------
+# the machine: what it is and how fast it multiplies dense matrices
+
+
+def cpu_info() -> dict:
+    """The CPU the numbers were measured on: model, ISA (avx2/avx512), cores, VNNI, from /proc/cpuinfo and DeepSparse."""
+    import os
+    import platform
+
+    info: dict = {"model": platform.processor() or platform.machine(), "isa": "unknown", "vnni": None,
+                  "cores": None, "threads": os.cpu_count(), "available_cores": None}
+    try:
+        info["available_cores"] = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        info["available_cores"] = os.cpu_count()
+    flags: set = set()
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and info["model"] in ("", platform.machine(), platform.processor()):
+            info["model"] = value.strip()
+        elif key == "flags" and not flags:
+            flags = set(value.split())
+    if flags:
+        info["isa"] = "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "avx" if "avx" in flags else "sse"
+        info["vnni"] = bool({"avx512_vnni", "avx_vnni", "avx512vnni"} & flags)
+    try:
+        os.environ.setdefault("NM_DISABLE_ANALYTICS", "1")
+        from deepsparse.cpu import cpu_architecture
+
+        arch = cpu_architecture()
+        info["cores"] = int(arch.num_cores)
+        info["deepsparse_isa"] = str(arch.isa)
+        info["deepsparse_vnni"] = bool(arch.vnni)
+        if info["vnni"] is None:
+            info["vnni"] = bool(arch.vnni)
+        if info["isa"] == "unknown":
+            info["isa"] = str(arch.isa)
+    except Exception:  # deepsparse missing or not on x86: /proc/cpuinfo is enough
+        info["cores"] = info["available_cores"]
+    try:
+        info["load_average"] = round(os.getloadavg()[0], 2)  # other work on the machine skews timings
+    except (AttributeError, OSError):
+        info["load_average"] = None
+    return info
+
+
+def dense_roof(size: int = 2048, repeats: int = 3) -> float:
+    """The machine's dense float32 GFLOP/s: the best of a few numpy (BLAS) products of size x size matrices."""
+    import time
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    a @ b  # warm up: threads started, pages touched
+    best = float("inf")
+    for _ in range(max(repeats, 1)):
+        began = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - began)
+    return 2 * size ** 3 / best / 1e9
