@@ -160,11 +160,19 @@ def one_window_context(reader, question: Question, context: str) -> str:
         start, end = holding[0]
     else:
         start, end = spans[pick_windows(question.text, [context[a:b] for a, b in spans], 1)[0]]
-    text = context[start:end]
-    while len(text) > 40 and encode(reader.tokenizer, question.text, text, reader.sequence_length, reader.doc_stride).n_windows > 1:
-        cut = text.rfind(" ", 0, int(len(text) * 0.85))
-        text = text[: cut if cut > 0 else int(len(text) * 0.85)]
-    return text
+    # keep the gold answer inside while trimming a paragraph too long for one window
+    keep_from = question.answer_start if holding else start
+    keep_to = keep_from + max([len(g) for g in question.golds] + [1]) if holding else start + 1
+    while end - start > 40 and encode(reader.tokenizer, question.text, context[start:end],
+                                      reader.sequence_length, reader.doc_stride).n_windows > 1:
+        step = max((end - start) // 8, 1)
+        if keep_from - start > end - keep_to:  # trim the side with more text beyond the answer
+            space = context.find(" ", start + step, keep_from)
+            start = space + 1 if space > 0 else min(start + step, keep_from)
+        else:
+            space = context.rfind(" ", keep_to, end - step)
+            end = space if space > 0 else max(end - step, keep_to)
+    return context[start:end]
 
 
 # ---------------------------------------------------------------------------------------------
