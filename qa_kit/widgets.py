@@ -43,9 +43,17 @@ DEDUPE_SECONDS = 2.0  # a repeat of the request just answered, this soon, is the
 MAX_MESSAGE = 300  # characters of an error message shown in the status line
 SAMPLE_QUESTIONS = 6  # questions of a sample's set put in the "ask a list" box
 ENGINE_LABELS = {"deepsparse": "DeepSparse", "onnxruntime": "ONNX Runtime"}
+# A CSS spinner: an emoji hourglass shows as a box where no emoji font is installed.
+_SPINNER = ("<style>@keyframes qa-kit-spin{to{transform:rotate(360deg)}}</style>"
+            '<span class="qa-kit-spinner" style="display:inline-block;width:0.8em;height:0.8em;'
+            "border:2px solid currentColor;border-right-color:transparent;border-radius:50%;"
+            'vertical-align:-0.1em;animation:qa-kit-spin 0.8s linear infinite"></span>')
+_TABLE_STYLE = ("<style>.qa-kit-table-wrap table{border-collapse:collapse;margin:6px 0}"
+                ".qa-kit-table-wrap th,.qa-kit-table-wrap td{padding:2px 10px;text-align:left;vertical-align:top;"
+                "border-bottom:1px solid rgba(128,128,128,0.35)}</style>")
 _STATUS_STYLE = {
     "info": ("ℹ", "background:#eef2ff;color:#1e3a8a;border-left:6px solid #6366f1"),
-    "busy": ("⏳", "background:#e0f2fe;color:#075985;border-left:6px solid #0284c7"),
+    "busy": (_SPINNER, "background:#e0f2fe;color:#075985;border-left:6px solid #0284c7"),
     "done": ("✓", "background:#dcfce7;color:#14532d;border-left:6px solid #16a34a"),
     "error": ("⚠", "background:#fee2e2;color:#7f1d1d;border-left:6px solid #dc2626"),
 }
@@ -100,9 +108,15 @@ def png(figure: Any) -> bytes:
 
 
 def frame_html(frame: Any) -> str:
-    """A results DataFrame as an escaped HTML table."""
-    return frame.to_html(index=False, escape=True, border=0, na_rep="", classes="qa-kit-answers-table",
-                         float_format=lambda v: f"{v:.3f}")
+    """A results DataFrame as an escaped HTML table with room between its columns."""
+    table = frame.to_html(index=False, escape=True, border=0, na_rep="", classes="qa-kit-answers-table",
+                          float_format=lambda v: f"{v:.3f}")
+    return table_wrap(table)
+
+
+def table_wrap(table: str) -> str:
+    """Put a table's HTML in a box that pads its cells on any theme."""
+    return f'{_TABLE_STYLE}<div class="qa-kit-table-wrap" style="overflow-x:auto">{table}</div>'
 
 
 def questions_chart(results: Sequence[Answers]) -> Chart:
@@ -233,6 +247,9 @@ class Explorer:
         self.add_model_button = w.Button(description="Add the model above", icon="plus",
                                          tooltip="Add the model in the Model box to the comparison",
                                          layout=w.Layout(width="auto"))
+        self.compare_questions = w.ToggleButtons(
+            options=[("the question", "question"), ("every line of the list", "list")], value="question",
+            description="Ask", style={"description_width": "initial", "button_width": "auto"})
         self.compare_button = w.Button(description="Compare", button_style="primary", icon="columns",
                                        tooltip="Ask the question(s) of every model listed")
         self.status = w.HTML(layout=_FULL)
@@ -243,9 +260,8 @@ class Explorer:
         list_tab = w.VBox([self.questions, self.ask_all_button])
         compare_tab = w.VBox([
             w.HTML(f'<div style="{_MUTED}">Models to compare (type one and press Enter, or add the one '
-                   "picked above). They answer the question, or every line of the list when it has any, "
-                   "each in its own colour.</div>"),
-            self.compare_models, w.HBox([self.add_model_button, self.compare_button]),
+                   "picked above); each model's answers are marked in its own colour.</div>"),
+            self.compare_models, self.compare_questions, w.HBox([self.add_model_button, self.compare_button]),
         ])
         self.mode = w.Tab(children=[ask_tab, list_tab, compare_tab], titles=("Ask", "Ask a list", "Compare models"))
         self.app = w.VBox([
@@ -413,7 +429,8 @@ class Explorer:
     def _key(self, kind: str) -> tuple:
         """What a request asks, to recognise the same request made twice (Enter, then Ask)."""
         asked = {"ask": self.question.value, "ask_all": self.questions.value,
-                 "compare": (tuple(self.compare_models.value), self.question.value, self.questions.value)}[kind]
+                 "compare": (tuple(self.compare_models.value), self.compare_questions.value, self.question.value,
+                             self.questions.value)}[kind]
         return (kind, asked, self.context.value, self.model.value, self.engine.value, self.top_k.value, self.fast.value)
 
     def _on_enter(self, change: dict) -> None:
@@ -539,7 +556,11 @@ class Explorer:
 
     # -- compare models
     def compare(self) -> Any:
-        """Ask the question (or every line of the list) of each model listed; show and return the Comparison."""
+        """Ask each model listed the question (or the list's lines); show and return the Comparison.
+
+        `.compare_questions` picks which ("question" or "list"); when the one picked is empty the
+        other is used.
+        """
         return self._run("compare")
 
     def _compare(self) -> Any:
@@ -548,7 +569,8 @@ class Explorer:
         models = [m.strip() for m in self.compare_models.value if m.strip()]
         if not models:
             raise InputError("No models to compare: add two or more models to the list, then click Compare.")
-        questions = _lines(self.questions.value) or _lines(self.question.value)
+        single, listed = _lines(self.question.value)[:1], _lines(self.questions.value)
+        questions = (listed or single) if self.compare_questions.value == "list" else (single or listed)
         if not questions:
             raise InputError("No question to ask: type a question (or a list of them), then click Compare.")
         context = self._checked_context()
@@ -566,7 +588,7 @@ class Explorer:
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         views = [comparison.highlight(i, window=window, notes=(i == 0)) for i in range(len(questions))]
         self.result.value = _scroll("".join(f'<div style="margin-bottom:10px">{v}</div>' for v in views), 520)
-        self.table.value = comparison.table_html()
+        self.table.value = table_wrap(comparison.table_html())
         self._show_chart(comparison.chart())
         failed = [m for m in models if m in comparison.errors]
         if len(failed) == len(models):

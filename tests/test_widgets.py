@@ -205,10 +205,11 @@ def test_compare_two_models_shows_both(explorer, monkeypatch):
     explorer.model.value = folder
     explorer.add_model_button.click()
     assert explorer.compare_models.value == [MODEL, folder]
-    explorer.questions.value = ""
+    explorer.questions.value = "When was Ada born?\nWho wrote the first program?"
     explorer.question.value = "Where was Ada born?"
     explorer.compare_button.click()
     comparison = explorer.comparison
+    assert comparison.questions == ["Where was Ada born?"]  # the question, unless the list is picked
     assert comparison.models == [MODEL, folder]
     assert not comparison.errors
     legend = re.search(r'<div class="qa-kit-legend".*?</div>', explorer.result.value).group(0)
@@ -218,6 +219,12 @@ def test_compare_two_models_shows_both(explorer, monkeypatch):
     best = comparison.answers[MODEL][0].best
     assert marked(explorer.result.value, MODEL) == best.text  # both models agree: the first one's colour
     assert comparison.answers[folder][0].best == best
+
+    explorer.compare_questions.value = "list"
+    explorer.compare_button.click()
+    assert explorer.comparison.questions == ["When was Ada born?", "Who wrote the first program?"]
+    assert explorer.result.value.count('class="qa-kit-legend"') == 2
+    assert body_rows(explorer.table.value) == 2 * 2 * explorer.top_k.value
     assert "qa-kit-warning" in explorer.result.value
     assert "qa-kit-status-done" in explorer.status.value
     assert bytes(explorer.chart.value).startswith(b"\x89PNG")
