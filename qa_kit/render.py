@@ -330,6 +330,20 @@ LONG_CONTEXT = 1500  # characters; longer contexts show only the neighbourhood o
 NEIGHBOURHOOD = 160
 
 
+def best_answer_html(answers: Any) -> str:
+    """One line: the best answer with its score, probability and offsets (or that there is none).
+
+    Answers with a warning (random weights) are headed "Model output", never "Answer".
+    """
+    best = answers.best
+    if best is None:
+        return f'<div style="{MUTED}">No span of the context qualified as an answer.</div>'
+    heading = "Model output (not a real answer)" if answers.warning else "Answer"
+    return (f'<div class="qa-kit-best" style="margin:4px 0">{heading}: <b>{escape_text(best.text)}</b> '
+            f'<span style="{MUTED}">score {best.score:.3f} · probability {percent(best.probability)} · '
+            f"chars {best.start}-{best.end}</span></div>")
+
+
 def answers_html(answers: Any) -> str:
     """An Answers object as HTML: warning, best answer in its sentence, runner-ups, timings."""
     context = answers.context
@@ -340,13 +354,8 @@ def answers_html(answers: Any) -> str:
     if getattr(answers, "note", None):
         parts.append(f'<div class="qa-kit-note" style="{MUTED};font-size:0.9em">ⓘ {escape_text(answers.note)}</div>')
     best = answers.best
-    if best is None:
-        parts.append(f'<div style="{MUTED}">No span of the context qualified as an answer.</div>')
-    else:
-        heading = "Model output (not a real answer)" if answers.warning else "Answer"
-        parts.append(f'<div style="margin:4px 0">{heading}: <b>{escape_text(best.text)}</b> '
-                     f'<span style="{MUTED}">score {best.score:.3f} · probability {percent(best.probability)} · '
-                     f"chars {best.start}-{best.end}</span></div>")
+    parts.append(best_answer_html(answers))
+    if best is not None:
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         parts.append(highlight(context, list(answers), window=window))
         if len(answers) > 1:

@@ -15,7 +15,6 @@ Decisions worth knowing:
 """
 from __future__ import annotations
 
-import html
 import json
 import logging
 import threading
@@ -31,7 +30,7 @@ from .charts import Chart, topk_chart, warning_of
 from .engines import ENGINES, check_engine_name
 from .errors import InputError, QAKitError
 from .reader import Reader, load
-from .render import LONG_CONTEXT, escape_text, highlight, timings_text, warning_html
+from .render import LONG_CONTEXT, best_answer_html, escape_text, highlight, timings_text, warning_html
 from .results import Answers
 from .sources import DATA_DIR, default_model, network_timeout, resolve, source_kind
 
@@ -497,15 +496,8 @@ class Explorer:
 
     @staticmethod
     def _answer_html(answers: Answers) -> str:
-        context, best = answers.context, answers.best
-        parts = [warning_html(answers.warning)]
-        if best is None:
-            parts.append(f'<div style="{_MUTED}">No span of the text qualified as an answer.</div>')
-        else:
-            heading = "Model output (not a real answer)" if answers.warning else "Answer"
-            parts.append(f'<div class="qa-kit-best" style="margin:4px 0">{heading}: <b>{escape_text(best.text)}</b> '
-                         f'<span style="{_MUTED}">score {best.score:.3f} · probability {best.probability:.1%} · '
-                         f"chars {best.start}-{best.end}</span></div>")
+        context = answers.context
+        parts = [warning_html(answers.warning), best_answer_html(answers)]
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         body = highlight(context, list(answers), window=window, title=f"Q: {answers.question}")
         return "".join(parts) + _scroll(body)
