@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import pandas as pd
@@ -603,8 +604,19 @@ class BenchReport:
         vnni = {True: "VNNI", False: "no VNNI"}.get(c.get("vnni"), "VNNI unknown")
         return f"CPU: {c.get('model', '?')}, {c.get('isa', '?')}, {vnni}, {c.get('cores', '?')} cores ({c.get('available_cores', '?')} available)"
 
+    def busy_note(self) -> Optional[str]:
+        """A warning when other work kept the machine busy while measuring (timings are then inflated and noisy)."""
+        loads = [x for x in (self.settings.get("load_average_before"), self.cpu.get("load_average")) if x is not None]
+        cores = self.cpu.get("available_cores") or self.cpu.get("cores")
+        if loads and cores and max(loads) > cores * 0.75 + 0.5:
+            return (f"the machine was busy while measuring (load average up to {max(loads):.1f} on {cores} cores): "
+                    "times are inflated and noisy; run again on an idle machine for figures to quote")
+        return None
+
     def __str__(self) -> str:
         lines = [self.cpu_line(), f"dense float32 roof (numpy matmul): {self.roof_gflops:.0f} GFLOP/s", ""]
+        if self.busy_note():
+            lines.insert(1, f"warning: {self.busy_note()}")
         table = self.table.copy()
         table["value"] = [_fmt(v, u) for v, u in zip(table["value"], table["unit"])]
         table["met"] = [{True: "yes", False: "NO"}.get(m, "") for m in table["met"]]
@@ -627,8 +639,10 @@ class BenchReport:
         table = self.table.copy()
         table["value"] = [_fmt(v, u) for v, u in zip(table["value"], table["unit"])]
         table["met"] = [{True: "yes", False: "NO"}.get(m, "") for m in table["met"]]
-        parts = [f"<p><b>{html.escape(self.cpu_line())}</b>; dense float32 roof {self.roof_gflops:.0f} GFLOP/s</p>",
-                 table.drop(columns=["unit"]).to_html(index=False, escape=True)]
+        parts = [f"<p><b>{html.escape(self.cpu_line())}</b>; dense float32 roof {self.roof_gflops:.0f} GFLOP/s</p>"]
+        if self.busy_note():
+            parts.append(f"<p><i>warning: {html.escape(self.busy_note())}</i></p>")
+        parts.append(table.drop(columns=["unit"]).to_html(index=False, escape=True))
         stages = self.stages
         if not stages.empty:
             parts += ["<p>median per question (ms)</p>",
@@ -824,6 +838,10 @@ def run(
             raise InputError(f"{name}={value!r} must be a whole number, {least} or more.")
     text, context_name = _read_context(context)
     question_list = _load_questions(questions, text)
+    try:
+        load_before = round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        load_before = None
     if max_questions is not None:
         question_list = question_list[: max(1, int(max_questions))]
     blocks, records = [], []
@@ -837,7 +855,7 @@ def run(
     settings = {"repeats": repeats, "warmup": warmup, "max_windows": max_windows, "sequence_length": sequence_length,
                 "doc_stride": doc_stride, "long_questions": min(long_questions, len(question_list)),
                 "long_repeats": long_repeats, "questions": len(question_list), "context": context_name,
-                "context_chars": len(text), "engines": list(engines)}
+                "context_chars": len(text), "engines": list(engines), "load_average_before": load_before}
     return BenchReport(models=blocks, records=pd.DataFrame(records), cpu=cpu_info(), roof_gflops=dense_roof(),
                        settings=settings, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
@@ -911,17 +929,14 @@ def sparsity_sweep(
     folders = {s: dense if s == 0 else _pruned_folder(dense, root, s, block) for s in sparsities}
     tokenizer = load_tokenizer(dense)
 
-    class _Shim:  # what one_window_context needs from a reader
-        pass
-
-    shim = _Shim()
-    shim.tokenizer, shim.sequence_length, shim.doc_stride = tokenizer, sequence_length, doc_stride
+    shim = SimpleNamespace(tokenizer=tokenizer, sequence_length=sequence_length, doc_stride=doc_stride)
     encoded = {}
     for q in question_list:
         paragraph = one_window_context(shim, q, text)
         encoded[q.id] = (paragraph, encode(tokenizer, q.text, paragraph, sequence_length, doc_stride))
     # engines built outside the kit's cache, so the variants' memory is freed when the sweep ends
-    built = {(s, e): engine_module._CLASSES[e](folders[s], sequence_length, 1, None) for s in sparsities for e in engines}
+    classes = {"deepsparse": engine_module.DeepSparseEngine, "onnxruntime": engine_module.OnnxRuntimeEngine}
+    built = {(s, e): classes[e](folders[s], sequence_length, 1, None) for s in sparsities for e in engines}
     variants = list(built)
     times: Dict[tuple, Dict[str, List[float]]] = {v: {} for v in variants}
     spans: Dict[tuple, Dict[str, Any]] = {v: {} for v in variants}
