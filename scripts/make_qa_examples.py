@@ -881,7 +881,9 @@ def generate(n: int, seed: int = 0, max_per_context: int = 3) -> List[QAExample]
     while len(out) < n:
         kind = _pick(rng, KINDS)
         context, triples = _paragraph(rng, kind)
-        if rng.random() < 0.2:  # two paragraphs in one context: longer texts, more distractors
+        extra = 1 if rng.random() < 0.25 else 0
+        extra += 1 if extra and rng.random() < 0.35 else 0
+        for _ in range(extra):  # several paragraphs in one context: longer texts, more distractors
             c2, t2 = _paragraph(rng, _pick(rng, KINDS))
             shift = len(context) + 1
             context = context + " " + c2
