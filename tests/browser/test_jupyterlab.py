@@ -72,10 +72,12 @@ def free_port() -> int:
 
 
 def write_settings(settings_dir: Path) -> None:
-    """No news pop-up, no update check, and no autosave: the served copy stays as it was."""
+    """No news pop-up, no update check, no autosave, and every cell in the page (no windowing)."""
     files = {
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
         "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+        # JupyterLab 4 leaves cells far off screen out of the page; selectors must find them all.
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     }
     for name, value in files.items():
         path = settings_dir / name
