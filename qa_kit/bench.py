@@ -57,6 +57,7 @@ RATIO_KEYS = (
     "deepsparse_over_onnxruntime_long_document", "first_over_second_ask", "full_over_fast_long_document",
 )
 STAGES = ("tokenize", "engine", "decode")
+SETTLE_SECONDS = 0.05  # pause (not timed) when consecutive calls switch engine
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +341,14 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
             + len(timed_long) * len(long_timed) * long_repeats
         bar = _Progress(steps + (len(engines) if compile_check else 0), progress, f"bench {model}")
 
+        last_engine = [None]
+
         def call(kind: str, engine: str, q: Question, text: str) -> dict:
+            # ONNX Runtime's idle threads spin for a while after a run and slow a DeepSparse run
+            # started at once (and the other way round): let them settle when the engine changes.
+            if last_engine[0] not in (None, engine):
+                time.sleep(SETTLE_SECONDS)
+            last_engine[0] = engine
             if kind == "pipeline":
                 return _time_pipeline(pipeline, q.text, text)
             fast = kind == "fast"
@@ -354,7 +362,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                         bar.step(f"one window {kind} {engine}")
                         if r >= warmup:
                             records.append({"model": model, "setting": "one_window", "variant": kind, "engine": engine,
-                                            "question": q.id, "repeat": r - warmup, **result})
+                                            "question": q.id, "repeat": r - warmup, **result, "f1": _f1(result, q)})
             # the long article: fast and full reading on every question (agreement), the pipeline
             # and the other engines on the first `long_questions` (they cost a full read each)
             timed_ids = {q.id for q in timed_long}
@@ -365,7 +373,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                         result = call(kind, engine, q, context)
                         bar.step(f"long {kind} {engine}")
                         records.append({"model": model, "setting": "long_document", "variant": kind, "engine": engine,
-                                        "question": q.id, "repeat": r, **result})
+                                        "question": q.id, "repeat": r, **result, "f1": _f1(result, q)})
         finally:
             del pipeline
         compiles = {}
@@ -384,6 +392,22 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
     block = _summarise(model, records, engines, compiles, flops, load_seconds, notes)
     block["random_weights"] = bool(getattr(first, "random_weights", False))
     return block, records
+
+
+def _f1(result: dict, question: Question) -> Optional[float]:
+    """SQuAD F1 (0-100) of a run's top answer against the gold answers, when the question has them."""
+    from .evaluate import f1
+
+    return 100.0 * f1(result["answer"] or "", list(question.golds)) if question.golds else None
+
+
+def _mean_f1(records: List[dict], setting: str, variant: str, engine: str) -> float:
+    """Mean F1 over questions (each question's first run), nan when no gold answers are known."""
+    firsts: Dict[str, float] = {}
+    for r in records:
+        if (r["setting"], r["variant"], r["engine"]) == (setting, variant, engine) and r.get("f1") is not None:
+            firsts.setdefault(r["question"], float(r["f1"]))
+    return sum(firsts.values()) / len(firsts) if firsts else float("nan")
 
 
 def _times(records: List[dict], setting: str, variant: str, engine: str, key: str = "seconds") -> Dict[str, List[float]]:
@@ -460,6 +484,8 @@ def _summarise(model: str, records: List[dict], engines: Sequence[str], compiles
         "model": model, "engines": list(engines), "ratios": ratios, "fast_agreement": fast_agreement,
         "fast_agreed": sum(fast_spans[q] == full_spans.get(q) for q in fast_spans if q in full_spans),
         "fast_compared": sum(1 for q in fast_spans if q in full_spans),
+        "f1": {"full": _mean_f1(records, "long_document", "full", main), "fast": _mean_f1(records, "long_document", "fast", main),
+               "one_window": _mean_f1(records, "one_window", "kit", main)},
         "identical": identical, "compile": compiles, "load_seconds": load_seconds,
         "flops": {**flops.to_dict(), "gflop_per_window": per_window}, "gflops": gflops, "notes": notes,
     }
@@ -574,6 +600,7 @@ class BenchReport:
             if block.get("fast_agreement") is None:
                 block["fast_agreement"] = float("nan")
             block["gflops"] = restore(block.get("gflops", {}))
+            block["f1"] = restore(block.get("f1", {}))
             models.append(block)
         records = pd.DataFrame(data.get("records", []))
         if "span" in records:
@@ -765,6 +792,12 @@ def _rows_for(block: dict, records: pd.DataFrame, roof: float) -> List[dict]:
         f"fast {_ms(median_ms('long_document', 'fast', main))} ({_fmt_n(median_ms('long_document', 'fast', main, 'windows_read'))} windows)")
     add("fast reading: same top answer", "fast_agreement", block.get("fast_agreement"), "fraction",
         f"{block.get('fast_agreed', 0)}/{block.get('fast_compared', 0)} questions")
+    f1s = {k: _finite(v) for k, v in block.get("f1", {}).items()}
+    if f1s.get("full") is not None and f1s.get("fast") is not None:
+        add("F1 against gold, long article: fast - full", "", f1s["fast"] - f1s["full"], "points",
+            f"fast {f1s['fast']:.1f}, full {f1s['full']:.1f}"
+            + (f", one window {f1s['one_window']:.1f}" if f1s.get("one_window") is not None else "")
+            + " (agreement counts both-wrong pairs as disagreements too)")
     flops = block.get("flops", {})
     for engine, g in block.get("gflops", {}).items():
         value = _finite(g.get("gflops"))

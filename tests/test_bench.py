@@ -116,7 +116,8 @@ def fake_records():
     def add(setting, variant, engine, question, repeat, seconds, span, engine_s=None, read=None):
         rows.append({"model": "m", "setting": setting, "variant": variant, "engine": engine, "question": question,
                      "repeat": repeat, "seconds": seconds, "tokenize_s": 0.001, "engine_s": engine_s or seconds * 0.9,
-                     "decode_s": 0.001, "windows": read, "windows_read": read, "span": span, "answer": "x"})
+                     "decode_s": 0.001, "windows": read, "windows_read": read, "span": span, "answer": "x",
+                     "f1": 100.0 if span == (7, 9) else 0.0})
 
     for r, (k, p, o) in enumerate([(0.10, 0.10, 0.20), (0.12, 0.10, 0.22), (0.50, 0.10, 0.20)]):  # kit medians .12
         for q in ("q1", "q2"):
@@ -145,6 +146,7 @@ def test_summary_ratios_from_a_fake_timing_set():
     assert r["first_over_second_ask"] == pytest.approx(80.0)
     assert block["fast_agreement"] == pytest.approx(0.75)
     assert (block["fast_agreed"], block["fast_compared"]) == (3, 4)
+    assert block["f1"]["full"] == pytest.approx(100.0) and block["f1"]["fast"] == pytest.approx(75.0)
     assert block["identical"]["one_window"] == {"same": 3, "compared": 6}  # q2's pipeline span differs
     assert block["identical"]["long_document"] == {"same": 1, "compared": 1}
     assert block["gflops"]["deepsparse"]["seconds_per_window"] == pytest.approx(0.1)
@@ -167,6 +169,7 @@ def test_report_table_marks_targets_and_identical_answers():
     assert table.loc["full / fast reading, long article (deepsparse)", "value"] == pytest.approx(4.0)
     assert table.loc["fast reading: same top answer", "met"] == False  # noqa: E712  (75% < 90%)
     assert "3/4 questions" in table.loc["fast reading: same top answer", "detail"]
+    assert table.loc["F1 against gold, long article: fast - full", "value"] == pytest.approx(-25.0)
 
 
 # ---- inputs ---------------------------------------------------------------------------------
