@@ -115,6 +115,7 @@ def test_sparsity_sweep_on_the_tiny_model(tmp_path):
     pruned = frame[frame["sparsity"] == 0.5]
     assert (pruned["achieved"].sub(0.5).abs() <= 0.01).all()
     assert all(math.isfinite(v) and v > 0 for v in frame["ms_per_window"])
+    assert (frame["best_ms_per_window"] <= frame["ms_per_window"]).all()
     assert isinstance(bench.sweep_chart(frame), Figure)
     made = [p for p in tmp_path.iterdir() if p.name.endswith("-s50-b4")]
     assert len(made) == 1 and (made[0] / "model.onnx").is_file()
