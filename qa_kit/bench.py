@@ -712,7 +712,8 @@ def _bench_figure(report: BenchReport, model: Optional[str] = None):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("ms")
         ax.margins(x=0.15)
-    axes[0].legend(fontsize=8, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     gflops = block.get("gflops", {})
     names = list(gflops)
     values = [g.get("gflops") if g.get("gflops") is not None and math.isfinite(g.get("gflops")) else 0.0 for g in gflops.values()]
