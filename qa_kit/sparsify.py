@@ -1,6 +1,6 @@
 """Make pruned variants of a model: one-shot magnitude pruning of the weight matrices in its ONNX file.
 
-Every 2-D float weight that feeds a MatMul or Gemm loses its smallest-magnitude entries, either
+Every 2-D float weight that feeds a MatMul or Gemm (but the tiny QA head) loses its smallest-magnitude entries, either
 one by one (unstructured) or in blocks of 4 consecutive entries along the input dimension (the
 layout DeepSparse's int8 VNNI kernels want). The embeddings, biases and layer norms are kept.
 The result is a new model folder (graph, config, tokenizer); the source folder is only read.
@@ -28,6 +28,7 @@ import numpy as np
 from .errors import InputError, SourceError
 
 SPARSITY_FILE = "sparsity.json"
+MIN_SIDE = 16  # narrower matrices (the QA head: hidden x 2) hold few weights and much accuracy: kept dense
 BLOCK_SIZES = (1, 4)
 _FLOAT = 1  # onnx.TensorProto.FLOAT
 _B_INPUT = {"MatMul": 1, "Gemm": 1}
@@ -48,6 +49,8 @@ def _source_folder(source: Union[str, Path]) -> Path:
 def prunable_weights(model) -> Dict[str, dict]:
     """The 2-D float initializers feeding a MatMul/Gemm as its right operand, with the input axis of each.
 
+    Matrices narrower than MIN_SIDE on a side (the QA head) are left out.
+
     The input axis is the one summed over: 0 for MatMul's (in, out) weights and Gemm without
     transB, 1 for Gemm with transB (out, in).
     """
@@ -58,7 +61,7 @@ def prunable_weights(model) -> Dict[str, dict]:
             continue
         name = node.input[_B_INPUT[node.op_type]]
         init = initializers.get(name)
-        if init is None or len(init.dims) != 2 or init.data_type != _FLOAT:
+        if init is None or len(init.dims) != 2 or init.data_type != _FLOAT or min(init.dims) < MIN_SIDE:
             continue
         trans_b = any(a.name == "transB" and a.i for a in node.attribute) if node.op_type == "Gemm" else False
         found.setdefault(name, {"axis": 1 if trans_b else 0, "shape": list(init.dims), "node": node.name})
