@@ -914,11 +914,11 @@ def cli_bench(models: Optional[Sequence[str]] = None, context_file: Optional[str
 
 def _pruned_folder(source: Path, out_root: Path, sparsity: float, block: int) -> Path:
     """A pruned variant in `out_root`, made once and reused while the source model is unchanged."""
-    from .sparsify import prune, read_sparsity
+    from .sparsify import PRUNE_VERSION, prune, read_sparsity
 
     folder = out_root / f"{source.name}-s{round(sparsity * 100):02d}-b{block}"
     record = read_sparsity(folder)
-    fresh = (record.get("source") == str(source) and record.get("asked") == float(sparsity)
+    fresh = (record.get("version") == PRUNE_VERSION and record.get("source") == str(source) and record.get("asked") == float(sparsity)
              and record.get("block") == block and (folder / "model.onnx").is_file()
              and (folder / "model.onnx").stat().st_mtime >= (source / "model.onnx").stat().st_mtime)
     return folder if fresh else prune(source, folder, sparsity, block)

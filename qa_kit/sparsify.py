@@ -28,6 +28,7 @@ import numpy as np
 from .errors import InputError, SourceError
 
 SPARSITY_FILE = "sparsity.json"
+PRUNE_VERSION = 2  # recorded in sparsity.json, so variants made by an older rule are made again
 MIN_SIDE = 16  # narrower matrices (the QA head: hidden x 2) hold few weights and much accuracy: kept dense
 BLOCK_SIZES = (1, 4)
 _FLOAT = 1  # onnx.TensorProto.FLOAT
@@ -175,7 +176,7 @@ def prune(
     onnx.save(model, str(out / "model.onnx"))
     _copy_companions(source, out)
     report = {
-        "source": str(source), "asked": float(sparsity), "block": block, "sparsity": zeros / total,
+        "version": PRUNE_VERSION, "source": str(source), "asked": float(sparsity), "block": block, "sparsity": zeros / total,
         "parameters": total, "matrices": len(per_matrix), "per_matrix": per_matrix,
         "note": "one-shot magnitude pruning without retraining: expect lower accuracy than a model pruned while training",
     }
