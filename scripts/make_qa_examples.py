@@ -807,7 +807,8 @@ class QAExample:
     answer_start: int
 
 
-def _paragraph(rng: random.Random, kind: str) -> Tuple[str, List[Tuple[str, str, int]]]:
+def _paragraph(rng: random.Random, kind: str, erng: Optional[random.Random] = None,
+               embellish: float = 0.0) -> Tuple[str, List[Tuple[str, str, int]]]:
     """One paragraph and its (question, answer, start) triples."""
     facts: List[Fact] = []
     if kind == "story":
@@ -848,6 +849,13 @@ def _paragraph(rng: random.Random, kind: str) -> Tuple[str, List[Tuple[str, str,
     facts = keep_first + rest
     for _ in range(rng.choice([0, 0, 1, 1, 2])):
         facts.insert(rng.randint(1, len(facts)), Fact(_pick(rng, FILLERS), {}, []))
+    if erng is not None and embellish > 0:
+        facts = [_embellish(erng, f, embellish, kind) for f in facts]
+        for i in range(1, len(facts)):  # now and then join two sentences into one
+            prev, cur = facts[i - 1], facts[i]
+            if prev.sentence.endswith(".") and erng.random() < 0.25 * embellish:
+                facts[i - 1] = Fact(prev.sentence[:-1] + erng.choice([";", ", and", ", while"]), prev.spans, prev.questions)
+                facts[i] = Fact(_lower_first(cur.sentence), cur.spans, cur.questions)
     context_parts: List[str] = []
     triples: List[Tuple[str, str, int]] = []
     offset = 0
@@ -858,6 +866,48 @@ def _paragraph(rng: random.Random, kind: str) -> Tuple[str, List[Tuple[str, str,
         context_parts.append(f.sentence)
         offset += len(f.sentence) + 1
     return " ".join(context_parts), triples
+
+
+OPENERS = ["According to the records, ", "At the time, ", "Later, ", "By then, ", "As a result, ",
+           "Reports say that ", "It is said that ", "Meanwhile, ", "Some years later, ", "In the end, ",
+           "Local historians note that ", "By most accounts, ", "Officials said that ", "Notably, "]
+CLOSERS = [", according to local records", ", a fact that surprised many", ", as newspapers reported at the time",
+           ", which was unusual then", " after a long delay", ", officials said", " despite some opposition",
+           ", according to a company statement", ", as expected"]
+LOWERABLE = {"The", "It", "She", "He", "Its", "Her", "His", "A", "An", "In", "On", "At", "By", "From",
+             "After", "Since", "Every", "Some", "More", "Around", "About", "Most", "Sales", "Small",
+             "Vessels", "Construction", "Shareholders", "Insurers", "Investigators", "Officials", "Work",
+             "Police", "To", "During", "Tubes", "Over", "Drawn", "Located", "Born"}
+
+
+def _lower_first(sentence: str) -> str:
+    first = sentence.split(" ", 1)[0]
+    return sentence[:1].lower() + sentence[1:] if first in LOWERABLE else sentence
+
+
+def _insert(f: Fact, pos: int, text: str) -> Fact:
+    """Insert text at pos, shifting the slot spans that start at or after it."""
+    spans = {k: ((a + len(text), b + len(text)) if a >= pos else (a, b)) for k, (a, b) in f.spans.items()}
+    return Fact(f.sentence[:pos] + text + f.sentence[pos:], spans, f.questions)
+
+
+def _embellish(erng: random.Random, f: Fact, p: float, kind: str) -> Fact:
+    """Longer, news-like sentences: an opener, an appositive after a full name, a closing clause."""
+    if not f.spans or p <= 0:
+        return f
+    if erng.random() < 0.5 * p and "S" in f.spans and kind == "person":
+        a, b = f.spans["S"]
+        if " " in f.sentence[a:b] and f.sentence[b:b + 1] == " ":
+            desc = erng.choice([f"a {_pick(erng, NATIONALITIES)} {_pick(erng, PROFESSIONS)}",
+                                f"then aged {erng.randint(19, 80)}", f"the {_pick(erng, PROFESSIONS)}",
+                                f"who was born in {city(erng)}"])
+            f = _insert(f, b, f", {desc},")
+    if erng.random() < 0.3 * p and f.sentence.endswith("."):
+        f = _insert(f, len(f.sentence) - 1, _pick(erng, CLOSERS))
+    if erng.random() < 0.4 * p:
+        lowered = _lower_first(f.sentence)
+        f = _insert(Fact(lowered, f.spans, f.questions), 0, _pick(erng, OPENERS))
+    return f
 
 
 KINDS = ["person"] * 3 + ["org"] * 3 + ["city"] * 2 + ["event"] * 2 + ["story"] * 2 + ["science"] * 2
@@ -873,18 +923,23 @@ def _tweak_question(rng: random.Random, q: str) -> str:
     return q
 
 
-def generate(n: int, seed: int = 0, max_per_context: int = 3) -> List[QAExample]:
-    """Generate n examples; the same (n, seed) always gives the same list."""
+def generate(n: int, seed: int = 0, max_per_context: int = 3, embellish: float = 0.0) -> List[QAExample]:
+    """Generate n examples; the same (n, seed, embellish) always gives the same list.
+
+    embellish (0..1) adds openers, appositives, closing clauses and joined sentences, drawn from a
+    second random stream so that embellish=0 gives exactly the plain examples of the same seed.
+    """
     rng = random.Random(seed)
+    erng = random.Random(seed * 7919 + 1)
     out: List[QAExample] = []
     p = 0
     while len(out) < n:
         kind = _pick(rng, KINDS)
-        context, triples = _paragraph(rng, kind)
+        context, triples = _paragraph(rng, kind, erng, embellish)
         extra = 1 if rng.random() < 0.25 else 0
         extra += 1 if extra and rng.random() < 0.35 else 0
         for _ in range(extra):  # several paragraphs in one context: longer texts, more distractors
-            c2, t2 = _paragraph(rng, _pick(rng, KINDS))
+            c2, t2 = _paragraph(rng, _pick(rng, KINDS), erng, embellish)
             shift = len(context) + 1
             context = context + " " + c2
             triples += [(q, a, s + shift) for q, a, s in t2]
@@ -919,9 +974,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000, help="number of examples")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--embellish", type=float, default=0.0, help="0..1: share of longer, news-like sentences")
     ap.add_argument("--out", required=True, help="SQuAD v1.1 JSON file to write")
     args = ap.parse_args(argv)
-    data = to_squad(generate(args.n, args.seed), title=f"generated-seed-{args.seed}")
+    data = to_squad(generate(args.n, args.seed, embellish=args.embellish), title=f"generated-seed-{args.seed}")
     with open(args.out, "w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False, indent=1)
 

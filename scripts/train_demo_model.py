@@ -196,12 +196,12 @@ def train(args: argparse.Namespace) -> None:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    base = base_encoder()
+    base = args.init or base_encoder()  # --init continues from an earlier checkpoint
     tokenizer = AutoTokenizer.from_pretrained(base, use_fast=True)
     model = AutoModelForQuestionAnswering.from_pretrained(base)
     if args.freeze_embeddings:  # keeps the pretrained vocabulary geometry for unseen words; faster
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    examples = gen.generate(args.n_train, seed=args.seed)
+    examples = gen.generate(args.n_train, seed=args.seed, embellish=args.embellish)
     feats = featurize(tokenizer, examples, args.max_len, args.stride, args.keep_negative,
                       random.Random(args.seed))
     random.Random(args.seed).shuffle(feats)
@@ -247,7 +247,8 @@ def train(args: argparse.Namespace) -> None:
                     "step": step, "steps": steps, "minutes": (time.time() - t0) / 60, "seed": args.seed,
                     "n_train": args.n_train, "windows": len(feats), "max_len": args.max_len,
                     "stride": args.stride, "batch": args.batch, "lr": args.lr, "epochs": args.epochs,
-                    "freeze_embeddings": args.freeze_embeddings, "keep_negative": args.keep_negative,
+                    "freeze_embeddings": args.freeze_embeddings, "init": args.init or "",
+                    "embellish": args.embellish, "keep_negative": args.keep_negative,
                     "last_loss": sum(losses[-20:]) / len(losses[-20:]), "base": "all-MiniLM-L6-v2"})
                 print(f"saved {ckpt} at step {step}", flush=True)
             if stop or step >= steps:
@@ -389,6 +390,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     t = sub.add_parser("train", help="fine-tune on generated examples")
     t.add_argument("--ckpt", required=True, help="checkpoint folder (rewritten periodically)")
     t.add_argument("--n-train", type=int, default=12000)
+    t.add_argument("--init", help="checkpoint to continue from (default: the bare encoder)")
+    t.add_argument("--embellish", type=float, default=0.0, help="generator's share of longer sentences")
     t.add_argument("--seed", type=int, default=13)
     t.add_argument("--max-len", type=int, default=160)
     t.add_argument("--stride", type=int, default=48)

@@ -125,3 +125,13 @@ def test_held_out_texts_are_not_in_the_generated_data():
                                                                      "On Wednesday", "On Thursday", "On Friday", "On Sunday"}
     leaked = sorted(n for n in names if n in generated and not n.split()[0] in ("The", "In", "On", "By", "At"))
     assert not leaked
+
+
+def test_embellished_examples_keep_offsets_and_are_longer():
+    plain = gen.generate(800, seed=21)
+    fancy = gen.generate(800, seed=21, embellish=0.8)
+    for ex in fancy:
+        assert ex.context[ex.answer_start:ex.answer_start + len(ex.answer)] == ex.answer, ex
+    assert sum(len(e.context) for e in fancy) > 1.05 * sum(len(e.context) for e in plain)
+    assert any(o in e.context for e in fancy for o in gen.OPENERS)
+    assert gen.generate(50, seed=21, embellish=0.0) == gen.generate(50, seed=21)
