@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +41,12 @@ def _load_strip_script():
 def _outputs_text(nb: nbformat.NotebookNode) -> str:
     """Every output of every code cell as one searchable string: mime types, texts and data."""
     return json.dumps([cell.get("outputs", []) for cell in nb.cells if cell.cell_type == "code"])
+
+
+def test_notebooks_run_on_this_interpreter():
+    from jupyter_client.manager import KernelManager
+
+    assert KernelManager(kernel_name="python3").format_kernel_cmd()[0] == sys.executable
 
 
 def test_there_are_notebooks():
