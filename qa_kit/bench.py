@@ -217,7 +217,7 @@ def _time_pipeline(pipeline, question: str, context: str) -> dict:
     }
 
 
-def _make_pipeline(model_dir: Path, workdir: Path, sequence_length: int, doc_stride: int):
+def _make_pipeline(model_dir: Path, workdir: Path, sequence_length: int, doc_stride: int, num_cores: Optional[int] = None):
     """DeepSparse's own QA pipeline on a throwaway copy of the model (it rewrites model.onnx in place)."""
     from .sources import TOKENIZER_FILES
 
@@ -230,7 +230,7 @@ def _make_pipeline(model_dir: Path, workdir: Path, sequence_length: int, doc_str
         if (model_dir / name).is_file():
             shutil.copyfile(model_dir / name, folder / name)
     return Pipeline.create(task="question-answering", model_path=str(folder),
-                           sequence_length=sequence_length, doc_stride=doc_stride)
+                           sequence_length=sequence_length, doc_stride=doc_stride, num_cores=num_cores)
 
 
 _COMPILE_SCRIPT = r"""
@@ -243,7 +243,7 @@ if args["engine"] == "deepsparse":
 else:
     import onnxruntime
 imported = time.perf_counter()
-reader = qa_kit.load(args["model"], engine=args["engine"], sequence_length=args["sequence_length"], doc_stride=args["doc_stride"])
+reader = qa_kit.load(args["model"], engine=args["engine"], sequence_length=args["sequence_length"], doc_stride=args["doc_stride"], num_cores=args["num_cores"])
 loaded = time.perf_counter()
 reader.ask(args["questions"][0], args["contexts"][0])
 first = time.perf_counter()
@@ -256,7 +256,8 @@ print("QA_KIT_BENCH " + json.dumps({"import": imported - began, "load": loaded -
 
 
 def measure_compile(model: str, engine: str, questions: Sequence[str], contexts: Sequence[str],
-                    sequence_length: int = 384, doc_stride: int = 128, timeout: float = 600) -> dict:
+                    sequence_length: int = 384, doc_stride: int = 128, timeout: float = 600,
+                    num_cores: Optional[int] = None) -> dict:
     """Load + first question in a fresh process with an empty cache (a real compile), then warm questions.
 
     Imports are timed apart and not counted: `first` is load (copy, tokenizer, compile) plus the
@@ -265,7 +266,7 @@ def measure_compile(model: str, engine: str, questions: Sequence[str], contexts:
     if len(questions) < 2:
         raise InputError("measure_compile needs at least two questions: the first and a warm one.")
     args = {"model": model, "engine": engine, "questions": list(questions), "contexts": list(contexts),
-            "sequence_length": sequence_length, "doc_stride": doc_stride}
+            "sequence_length": sequence_length, "doc_stride": doc_stride, "num_cores": num_cores}
     with tempfile.TemporaryDirectory(prefix="qa-kit-bench-cache-") as cache:
         env = dict(os.environ, QA_KIT_CACHE=cache, NM_DISABLE_ANALYTICS="1", TOKENIZERS_PARALLELISM="false")
         root = str(Path(__file__).resolve().parent.parent)
@@ -309,7 +310,8 @@ def _rotate(items: List[Any], by: int) -> List[Any]:
 
 def _bench_model(model: str, context: str, questions: List[Question], engines: Sequence[str], *, repeats: int,
                  warmup: int, max_windows: int, sequence_length: int, doc_stride: int, long_questions: int,
-                 long_repeats: int, compile_check: bool, progress: bool) -> Tuple[dict, List[dict]]:
+                 long_repeats: int, compile_check: bool, progress: bool,
+                 num_cores: Optional[int] = None) -> Tuple[dict, List[dict]]:
     from . import load
     from .flops import count_flops
 
@@ -317,7 +319,8 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
     readers, load_seconds = {}, {}
     for engine in engines:
         began = time.perf_counter()
-        readers[engine] = load(model, engine=engine, sequence_length=sequence_length, doc_stride=doc_stride)
+        readers[engine] = load(model, engine=engine, sequence_length=sequence_length, doc_stride=doc_stride,
+                               num_cores=num_cores)
         load_seconds[engine] = time.perf_counter() - began
     first = readers[engines[0]]
     short = {q.id: one_window_context(first, q, context) for q in questions}
@@ -327,7 +330,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
         pipeline = None
         if "deepsparse" in engines:
             began = time.perf_counter()
-            pipeline = _make_pipeline(readers["deepsparse"].model_dir, Path(work), sequence_length, doc_stride)
+            pipeline = _make_pipeline(readers["deepsparse"].model_dir, Path(work), sequence_length, doc_stride, num_cores)
             load_seconds["pipeline"] = time.perf_counter() - began
 
         # one-window variants: the kit on every engine, and DeepSparse's pipeline
@@ -382,7 +385,8 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
             cs = [short[q.id] for q in questions[:3]] if len(questions) > 1 else [short[questions[0].id]] * 2
             for engine in engines:
                 try:
-                    compiles[engine] = measure_compile(model, engine, qs, cs, sequence_length, doc_stride)
+                    compiles[engine] = measure_compile(model, engine, qs, cs, sequence_length, doc_stride,
+                                                       num_cores=num_cores)
                 except (InputError, subprocess.TimeoutExpired) as error:
                     notes.append(str(error))
                 bar.step(f"compile {engine}")
@@ -745,6 +749,7 @@ def _settings_line(s: dict) -> str:
     if not s:
         return ""
     return (f"settings: sequence_length {s.get('sequence_length')}, doc_stride {s.get('doc_stride')}, "
+            f"{s.get('num_cores') or 'all'} cores per engine, "
             f"{s.get('questions')} questions x {s.get('repeats')} repeats (+{s.get('warmup')} warm-up) on one window; "
             f"long article ({s.get('context_chars')} chars): fast/full on every question, pipeline and other engines on "
             f"{s.get('long_questions')} x {s.get('long_repeats')}; fast reading reads {s.get('max_windows')} windows")
@@ -845,6 +850,7 @@ def run(
     long_repeats: int = 1,
     max_questions: Optional[int] = None,
     compile_check: bool = True,
+    num_cores: Optional[int] = None,
     progress: bool = True,
 ) -> BenchReport:
     """Benchmark models on a long text and its question set: stages, engines, pipeline, compile, fast reading, GFLOP/s.
@@ -853,6 +859,8 @@ def run(
     `repeats` runs of every question after `warmup`; the long article is read fully and fast on
     every question once (`long_repeats`), and by the pipeline and the other engines on the first
     `long_questions` only, since each such read costs a full pass over ~18 windows.
+    `num_cores` goes to every engine and the pipeline (None: all cores); on a small machine
+    that other work keeps busy, 1 core can be faster than 2 for both engines.
     """
     from .engines import check_engine_name
     from .flops import cpu_info, dense_roof
@@ -883,26 +891,28 @@ def run(
         block, recs = _bench_model(
             model, text, question_list, engines, repeats=repeats, warmup=warmup, max_windows=max_windows,
             sequence_length=sequence_length, doc_stride=doc_stride, long_questions=long_questions,
-            long_repeats=long_repeats, compile_check=compile_check, progress=progress)
+            long_repeats=long_repeats, compile_check=compile_check, progress=progress, num_cores=num_cores)
         blocks.append(block)
         records.extend(recs)
     settings = {"repeats": repeats, "warmup": warmup, "max_windows": max_windows, "sequence_length": sequence_length,
                 "doc_stride": doc_stride, "long_questions": min(long_questions, len(question_list)),
                 "long_repeats": long_repeats, "questions": len(question_list), "context": context_name,
-                "context_chars": len(text), "engines": list(engines), "load_average_before": load_before}
+                "context_chars": len(text), "engines": list(engines), "load_average_before": load_before,
+                "num_cores": num_cores}
     return BenchReport(models=blocks, records=pd.DataFrame(records), cpu=cpu_info(), roof_gflops=dense_roof(),
                        settings=settings, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
 
 def cli_bench(models: Optional[Sequence[str]] = None, context_file: Optional[str] = None, as_json: bool = False,
-              repeats: int = 3, *, progress: bool = True) -> str:
-    """What `qa-kit bench [--model M ...] [--context-file F] [--json] [--repeats N]` prints."""
+              repeats: int = 3, *, num_cores: Optional[int] = None, progress: bool = True) -> str:
+    """What `qa-kit bench [--model M ...] [--context-file F] [--json] [--repeats N] [--num-cores C]` prints."""
     context = None
     if context_file:
         context = Path(context_file)
         if not context.is_file():
             raise InputError(f"Context file {context} does not exist: give a text file.")
-    report = run(list(models) if models else None, context=context, repeats=repeats, progress=progress)
+    report = run(list(models) if models else None, context=context, repeats=repeats, num_cores=num_cores,
+                 progress=progress)
     if as_json:
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
     return str(report)
@@ -937,6 +947,7 @@ def sparsity_sweep(
     sequence_length: int = 384,
     doc_stride: int = 128,
     out_root: Union[None, str, Path] = None,
+    num_cores: Optional[int] = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Speed of one-shot pruned variants on each engine, with answer agreement against the dense model.
@@ -972,7 +983,7 @@ def sparsity_sweep(
         encoded[q.id] = (paragraph, encode(tokenizer, q.text, paragraph, sequence_length, doc_stride))
     # engines built outside the kit's cache, so the variants' memory is freed when the sweep ends
     classes = {"deepsparse": engine_module.DeepSparseEngine, "onnxruntime": engine_module.OnnxRuntimeEngine}
-    built = {(s, e): classes[e](folders[s], sequence_length, 1, None) for s in sparsities for e in engines}
+    built = {(s, e): classes[e](folders[s], sequence_length, 1, num_cores) for s in sparsities for e in engines}
     variants = list(built)
     times: Dict[tuple, Dict[str, List[float]]] = {v: {} for v in variants}
     spans: Dict[tuple, Dict[str, Any]] = {v: {} for v in variants}
