@@ -342,7 +342,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
         long_timed += [("full", e) for e in engines[1:]]
         steps = (warmup + repeats) * len(questions) * len(variants) + len(questions) * len(long_variants) * long_repeats \
             + len(timed_long) * len(long_timed) * long_repeats
-        bar = _Progress(steps + (len(engines) if compile_check else 0), progress, f"bench {model}")
+        bar = _Progress(steps + (len(engines) if compile_check else 0) + 1, progress, f"bench {model}")
 
         last_engine = [None]
 
@@ -379,6 +379,11 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                                         "question": q.id, "repeat": r, **result, "f1": _f1(result, q)})
         finally:
             pipeline = None  # frees DeepSparse's compiled copy before the compile check runs
+        cores = {}
+        if "deepsparse" in engines and num_cores is None and _available_cores() > 1:
+            cores = _compare_cores(readers["deepsparse"], first.tokenizer, questions[0].text, short[questions[0].id],
+                                   sequence_length, doc_stride, repeats + warmup)
+            bar.step("DeepSparse on 1 core")
         compiles = {}
         if compile_check:
             qs = [q.text for q in questions[:3]] if len(questions) > 1 else [questions[0].text] * 2
@@ -394,6 +399,9 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
 
     flops = count_flops(first.model_dir, batch=1, sequence_length=sequence_length)
     block = _summarise(model, records, engines, compiles, flops, load_seconds, notes)
+    if cores:
+        block["cores"] = cores
+        block["ratios"]["deepsparse_one_core_over_all_cores"] = cores["one_core"] / cores["all_cores"]
     block["random_weights"] = bool(getattr(first, "random_weights", False))
     return block, records
 
@@ -412,6 +420,35 @@ def _mean_f1(records: List[dict], setting: str, variant: str, engine: str) -> fl
         if (r["setting"], r["variant"], r["engine"]) == (setting, variant, engine) and r.get("f1") is not None:
             firsts.setdefault(r["question"], float(r["f1"]))
     return sum(firsts.values()) / len(firsts) if firsts else float("nan")
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _compare_cores(reader, tokenizer, question: str, context: str, sequence_length: int, doc_stride: int,
+                   rounds: int) -> dict:
+    """Engine time for one window on DeepSparse with one core against all cores, alternating runs.
+
+    On a small machine that other work keeps busy, DeepSparse's threads wait on each other
+    whenever one loses its core, and one core can beat two; this shows it on the user's machine.
+    """
+    from .engines import DeepSparseEngine
+    from .reading import encode
+
+    feeds = encode(tokenizer, question, context, sequence_length, doc_stride).features
+    single = DeepSparseEngine(reader.model_dir, sequence_length, reader.engine.batch_size, 1)  # outside the kit's cache
+    times: Dict[str, List[float]] = {"one_core": [], "all_cores": []}
+    for r in range(max(rounds, 2) + 1):
+        for name, engine in _rotate([("one_core", single), ("all_cores", reader.engine)], r):
+            began = time.perf_counter()
+            engine.run(feeds)
+            if r:  # the first round warms up
+                times[name].append(time.perf_counter() - began)
+    return {name: float(statistics.median(ts)) for name, ts in times.items()}
 
 
 def _times(records: List[dict], setting: str, variant: str, engine: str, key: str = "seconds") -> Dict[str, List[float]]:
@@ -786,6 +823,11 @@ def _rows_for(block: dict, records: pd.DataFrame, roof: float) -> List[dict]:
         add("DeepSparse / ONNX Runtime, long article", "deepsparse_over_onnxruntime_long_document",
             r["deepsparse_over_onnxruntime_long_document"], "x",
             f"{_ms(median_ms('long_document', 'full', 'deepsparse'))} vs {_ms(median_ms('long_document', 'full', 'onnxruntime'))} per question")
+    cores = block.get("cores")
+    if cores:
+        add("DeepSparse 1 core / all cores, one window", "deepsparse_one_core_over_all_cores",
+            r.get("deepsparse_one_core_over_all_cores"), "x",
+            f"engine {_ms(cores['one_core'])} on 1 core vs {_ms(cores['all_cores'])} on all; below 1: load(..., num_cores=1) is faster here")
     engines = block.get("engines", [])
     main = engines[0] if engines else "deepsparse"
     compile_info = block.get("compile", {}).get(main)
