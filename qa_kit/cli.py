@@ -1,4 +1,4 @@
-"""The `qa-kit` command: ask, stub explain, eval, serve and lab, thin over the library.
+"""The `qa-kit` command: ask, stub explain, eval, bench, serve and lab, thin over the library.
 
 Every error the kit raises on purpose prints as one line on stderr and exits with status 2.
 """
@@ -65,6 +65,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import cli_bench
+
+    print(cli_bench(args.model, args.context_file, as_json=args.json, repeats=args.repeats,
+                    num_cores=args.num_cores, progress=not args.json))
+    return 0
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     """Open JupyterLab on the kit's first notebook."""
     notebook = args.notebook or "notebooks/01_ask.ipynb"
@@ -109,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", "-d", required=True, help="a SQuAD v1.1 JSON file")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)
+
+    bench = sub.add_parser("bench", help="where the time goes: stages, engines, kit vs pipeline, fast reading")
+    bench.add_argument("--model", "-m", action="append", help="a model to measure (repeatable; default: the default model)")
+    bench.add_argument("--context-file", "-f", help="the long text to read (default: data/texts/bank_run.txt)")
+    bench.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement (medians are shown)")
+    bench.add_argument("--num-cores", type=int, help="cores DeepSparse may use (default: all)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object (ratios under 'ratios')")
+    bench.set_defaults(run=cmd_bench)
 
     from .server import add_serve_arguments, cmd_serve
 

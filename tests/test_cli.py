@@ -11,10 +11,10 @@ from conftest import TINY
 CONTEXT = "The harbour bridge opened in 1932 after nine years of work."
 
 
-def qa_kit(*args, stdin=None):
+def qa_kit(*args, stdin=None, timeout=120):
     env = {**os.environ, "NM_DISABLE_ANALYTICS": "1"}
     return subprocess.run([sys.executable, "-m", "qa_kit.cli", *args], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=120)
+                          text=True, env=env, timeout=timeout)
 
 
 def test_ask_prints_json_answers_that_match_the_library():
@@ -49,3 +49,17 @@ def test_errors_print_one_line_and_exit_non_zero(args, message):
     lines = [line for line in done.stderr.splitlines() if line.startswith("qa-kit: error:")]
     assert len(lines) == 1 and message in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_bench_prints_one_json_object_with_the_ratios(tmp_path):
+    text = tmp_path / "text.txt"
+    text.write_text("The harbour bridge opened in 1932 after nine years of work. " * 40, encoding="utf-8")
+    done = qa_kit("bench", "--model", "tiny-random-bert", "--context-file", str(text), "--repeats", "1", "--json",
+                  timeout=400)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    for key in ("kit_over_pipeline_one_window", "kit_over_pipeline_long_document", "deepsparse_over_onnxruntime",
+                "first_over_second_ask", "full_over_fast_long_document"):
+        assert key in report["ratios"]
+        assert report["ratios"][key] > 0
+    assert 0 <= report["fast_agreement"] <= 1
