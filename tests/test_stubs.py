@@ -400,8 +400,11 @@ def test_catalog_shape_and_rows() -> None:
     assert tuple(frame.columns) == stubs.CATALOG_COLUMNS
     assert frame["name"].is_unique and frame["source"].is_unique
     assert frame["name"].str.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*").all()
-    assert frame.iloc[0]["name"] == "tiny-random-bert"
-    tiny = frame.iloc[0]
+    assert list(frame["name"][:2]) == ["demo-minilm", "tiny-random-bert"]  # the repo's own models first
+    demo = frame.iloc[0]
+    assert (demo["source"], demo["layers"], demo["quantized"]) == ("models/demo-minilm", 6, False)
+    assert "demo" in demo["note"] and "MODEL_CARD" in demo["note"]
+    tiny = frame.iloc[1]
     assert (tiny["source"], tiny["architecture"], tiny["layers"], tiny["pruned_percent"], tiny["quantized"]) == (
         "models/tiny-random-bert", "bert", 2, 0, False)
     assert tiny["note"] == "random weights: for tests only, its answers mean nothing"
