@@ -87,8 +87,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", default="tiny-random-bert",
                         help="folder, .onnx file, zoo: stub, hf: repo or catalog name")
     parser.add_argument("--engine", "-e", default="deepsparse", choices=["deepsparse", "onnxruntime"])
-    parser.add_argument("--sequence-length", type=int, default=384)
-    parser.add_argument("--doc-stride", type=int, default=128)
+    parser.add_argument("--sequence-length", type=int, help="window size in tokens (default: the model's own, else 384)")
+    parser.add_argument("--doc-stride", type=int, help="overlap of windows in tokens (default: the model's own, else 128)")
 
 
 def build_parser() -> argparse.ArgumentParser:

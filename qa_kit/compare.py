@@ -172,8 +172,8 @@ def compare(
     top_k: int = 1,
     *,
     engine: str = "deepsparse",
-    sequence_length: int = 384,
-    doc_stride: int = 128,
+    sequence_length: Optional[int] = None,
+    doc_stride: Optional[int] = None,
     progress: bool = True,
     loader: Optional[Callable[..., Any]] = None,
 ) -> Comparison:

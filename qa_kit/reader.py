@@ -21,6 +21,7 @@ from .reading import attach_logits, check_lengths, decode, encode
 from .results import Answers
 from .sources import ResolvedModel, resolve
 
+DEFAULT_SEQUENCE_LENGTH, DEFAULT_DOC_STRIDE = 384, 128
 RANDOM_WEIGHTS_NOTE = "this model has random weights: its answers mean nothing (it exists to test the kit)"
 
 
@@ -45,14 +46,20 @@ class Reader:
         self,
         resolved: ResolvedModel,
         engine: str = "deepsparse",
-        sequence_length: int = 384,
-        doc_stride: int = 128,
+        sequence_length: Optional[int] = None,
+        doc_stride: Optional[int] = None,
         batch_size: Optional[int] = None,
         num_cores: Optional[int] = None,
         max_answer_length: int = 15,
         n_best_size: int = 20,
     ):
         check_engine_name(engine)
+        config = json.loads((resolved.model_dir / "config.json").read_text(encoding="utf-8"))
+        # A model may name the window it reads best at (demo-minilm was trained on short windows).
+        preferred = config.get("qa_kit_defaults", {})
+        if sequence_length is None:
+            sequence_length = int(preferred.get("sequence_length", DEFAULT_SEQUENCE_LENGTH))
+        doc_stride = doc_stride if doc_stride is not None else int(preferred.get("doc_stride", DEFAULT_DOC_STRIDE))
         check_lengths(sequence_length, doc_stride)
         self.source = resolved.source
         self.origin = resolved.origin
@@ -62,7 +69,6 @@ class Reader:
         self.doc_stride = doc_stride
         self.max_answer_length = max_answer_length
         self.n_best_size = n_best_size
-        config = json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
         self.random_weights = bool(config.get("qa_kit_random_weights", False))
         self.tokenizer = load_tokenizer(self.model_dir)
         self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, num_cores)
@@ -116,8 +122,8 @@ class Reader:
 def load(
     source: str,
     engine: str = "deepsparse",
-    sequence_length: int = 384,
-    doc_stride: int = 128,
+    sequence_length: Optional[int] = None,
+    doc_stride: Optional[int] = None,
     *,
     batch_size: Optional[int] = None,
     num_cores: Optional[int] = None,
@@ -127,7 +133,8 @@ def load(
 ) -> Reader:
     """Load a QA model from a folder, .onnx file, zoo: stub, hf: repo, catalog name or server URL.
 
-    `timeout` bounds how long a zoo: or hf: source may take to download (default 10 s, or
+    Windows are `sequence_length` tokens overlapping by `doc_stride` (default: what the model's
+    config asks for under "qa_kit_defaults", else 384 and 128). `timeout` bounds how long a zoo: or hf: source may take to download (default 10 s, or
     $QA_KIT_TIMEOUT); the model always runs from a private cached copy ($QA_KIT_CACHE).
     """
     if isinstance(source, str) and source.strip().startswith(("http://", "https://")):
@@ -135,6 +142,7 @@ def load(
 
         return ServerReader(source.strip(), timeout=timeout)
     check_engine_name(engine)
-    check_lengths(sequence_length, doc_stride)
+    if sequence_length is not None and doc_stride is not None:
+        check_lengths(sequence_length, doc_stride)  # before any download
     resolved = resolve(source, timeout=timeout)
     return Reader(resolved, engine, sequence_length, doc_stride, batch_size, num_cores, max_answer_length, n_best_size)

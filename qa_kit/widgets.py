@@ -183,8 +183,8 @@ class Explorer:
         models: Optional[List[str]] = None,
         *,
         top_k: int = 3,
-        sequence_length: int = 384,
-        doc_stride: int = 128,
+        sequence_length: Optional[int] = None,
+        doc_stride: Optional[int] = None,
         background: Optional[bool] = None,
     ):
         check_engine_name(engine)

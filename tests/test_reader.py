@@ -279,3 +279,17 @@ def test_fast_reading_on_a_short_text_is_the_same_as_full_reading(tiny_reader):
     a = tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, top_k=3)
     b = tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, top_k=3, fast=True, max_windows=4)
     assert list(a) == list(b) and all(w.read for w in b.windows)
+
+
+def test_a_model_may_name_the_window_it_reads_best_at(tmp_path):
+    import shutil
+
+    folder = tmp_path / "prefers-short"
+    shutil.copytree(TINY, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["qa_kit_defaults"] = {"sequence_length": 96, "doc_stride": 32}
+    (folder / "config.json").write_text(json.dumps(config))
+    assert (qa_kit.load(str(folder)).sequence_length, qa_kit.load(str(folder)).doc_stride) == (96, 32)
+    assert qa_kit.load(str(TINY)).sequence_length == 384  # no preference: the usual 384/128
+    explicit = qa_kit.load(str(folder), sequence_length=128, doc_stride=0)
+    assert (explicit.sequence_length, explicit.doc_stride) == (128, 0)
