@@ -152,7 +152,7 @@ _CLASSES = {"deepsparse": DeepSparseEngine, "onnxruntime": OnnxRuntimeEngine}
 
 
 def check_engine_name(engine: str) -> str:
-    """Return the engine name, or raise a ValueError naming the choices."""
+    """Return the engine name, or raise an EngineError naming the choices."""
     if engine not in _CLASSES:
         raise EngineError(f"Unknown engine {engine!r}: choose one of {', '.join(ENGINES)}.")
     return engine
