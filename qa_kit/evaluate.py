@@ -335,9 +335,15 @@ def _reader_label(reader: Any, attr: str) -> str:
 
 
 def evaluate(reader: Any, dataset: DatasetLike, *, top_k: int = 1, progress: bool = True) -> EvalReport:
-    """Ask the reader every question of a SQuAD dataset and score its best answers against the golds."""
+    """Ask the reader every question of a SQuAD dataset and score its best answers against the golds.
+
+    `reader` may also be a list of readers or DeepSparse server URLs serving the same model: the
+    questions are then spread over them concurrently (qa_kit.server.fan_out).
+    """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
+    if isinstance(reader, (list, tuple)):
+        return _evaluate_spread(list(reader), dataset, top_k=top_k)
     if not callable(getattr(reader, "ask", None)):
         raise InputError(f"{type(reader).__name__} has no ask(question, context, top_k) method; "
                          "give a reader from qa_kit.load().")
@@ -354,24 +360,57 @@ def evaluate(reader: Any, dataset: DatasetLike, *, top_k: int = 1, progress: boo
         began = time.perf_counter()
         result = reader.ask(ex.question, ex.context, top_k=top_k)
         seconds = time.perf_counter() - began
-        texts = [a.text for a in list(result)[:top_k]]
-        prediction = texts[0] if texts else ""
-        warning = warning or getattr(result, "warning", None) or None
-        engine = engine or _reader_label(result, "engine")
-        model = model or _reader_label(result, "model")
-        row = {
-            "id": ex.id,
-            "question": ex.question,
-            "prediction": prediction,
-            "golds": list(ex.answers),
-            "exact_match": 100.0 * exact_match(prediction, ex.answers),
-            "f1": 100.0 * f1(prediction, ex.answers),
-            "seconds": seconds,
-        }
-        if top_k > 1:
-            row["top_k_predictions"] = texts
-            row["exact_match_at_k"] = 100.0 * max([exact_match(t, ex.answers) for t in texts] or [0.0])
+        row, warning, engine, model = _score(ex, result, seconds, top_k, warning, engine, model)
         rows.append(row)
+    return _report(rows, model, engine, name, top_k, warning)
+
+
+def _evaluate_spread(readers: List[Any], dataset: DatasetLike, *, top_k: int) -> EvalReport:
+    """evaluate() over several readers or server URLs at once, questions shared out by fan_out."""
+    from .reader import load
+    from .server import fan_out
+
+    if not readers:
+        raise InputError("The list of readers is empty: give at least one reader or server URL.")
+    readers = [load(r) if isinstance(r, str) else r for r in readers]
+    examples, name = _examples_and_name(dataset)
+    if not examples:
+        raise InputError(f"The dataset {name!r} has no questions; give a SQuAD file with at least one.")
+    results = fan_out(readers, [ex.question for ex in examples], [ex.context for ex in examples], top_k=top_k)
+    labels = [_reader_label(r, "name") or _reader_label(r, "source") for r in readers]
+    model, engine = " + ".join(dict.fromkeys(label for label in labels if label)), _reader_label(readers[0], "engine_name")
+    warning: Optional[str] = None
+    rows = []
+    for ex, result in zip(examples, results):
+        row, warning, engine, model = _score(ex, result, result.timings.get("total", float("nan")), top_k, warning, engine, model)
+        rows.append(row)
+    return _report(rows, model, engine, name, top_k, warning)
+
+
+def _score(ex: Example, result: Any, seconds: float, top_k: int, warning, engine, model):
+    """One question's row (prediction, golds, EM, F1, time), and the labels it carries."""
+    texts = [a.text for a in list(result)[:top_k]]
+    prediction = texts[0] if texts else ""
+    warning = warning or getattr(result, "warning", None) or None
+    engine = engine or _reader_label(result, "engine")
+    model = model or _reader_label(result, "model")
+    row = {
+        "id": ex.id,
+        "question": ex.question,
+        "prediction": prediction,
+        "golds": list(ex.answers),
+        "exact_match": 100.0 * exact_match(prediction, ex.answers),
+        "f1": 100.0 * f1(prediction, ex.answers),
+        "seconds": seconds,
+    }
+    if top_k > 1:
+        row["top_k_predictions"] = texts
+        row["exact_match_at_k"] = 100.0 * max([exact_match(t, ex.answers) for t in texts] or [0.0])
+    return row, warning, engine, model
+
+
+def _report(rows, model, engine, name, top_k, warning) -> EvalReport:
+    """The scored rows as a report: a DataFrame plus who answered and any warning."""
     columns = ["id", "question", "prediction", "golds", "exact_match", "f1", "seconds"]
     if top_k > 1:
         columns += ["top_k_predictions", "exact_match_at_k"]

@@ -339,6 +339,20 @@ def test_concurrent_questions_are_all_answered_right(served, local_twin):
         assert_same(answers.best, local_twin.ask(question, context).best)
 
 
+def test_evaluate_spreads_questions_over_several_servers(served, local_twin):
+    process, _ = served
+    gold = "1932"
+    squad = {"version": "1.1", "data": [{"title": "cases", "paragraphs": [
+        {"context": c, "qas": [{"id": f"q{i}", "question": q, "answers": [{"text": gold, "answer_start": 0}]}]}
+        for i, (q, c) in enumerate(CASES * 3)]}]}
+    spread = qa_kit.evaluate([process.url, srv.ServerReader(process.url)], squad)
+    alone = qa_kit.evaluate(local_twin, squad, progress=False)
+    assert list(spread.frame["prediction"]) == list(alone.frame["prediction"])
+    assert list(spread.frame["id"]) == [f"q{i}" for i in range(len(CASES) * 3)]  # question order kept
+    assert (spread.exact_match, spread.f1) == (alone.exact_match, alone.f1)
+    assert spread.model == process.url and "random weights" in spread.warning
+
+
 def test_the_server_runs_its_own_copy(served):
     process, before = served
     assert digest(TINY / "model.onnx") == before  # the user's model is never touched
