@@ -946,18 +946,54 @@ def run(
 
 
 def cli_bench(models: Optional[Sequence[str]] = None, context_file: Optional[str] = None, as_json: bool = False,
-              repeats: int = 3, *, num_cores: Optional[int] = None, progress: bool = True) -> str:
+              repeats: int = 3, *, num_cores: Optional[int] = None, progress: bool = True, servers: int = 0) -> str:
     """What `qa-kit bench [--model M ...] [--context-file F] [--json] [--repeats N] [--num-cores C]` prints."""
     context = None
     if context_file:
         context = Path(context_file)
         if not context.is_file():
             raise InputError(f"Context file {context} does not exist: give a text file.")
+    if servers:  # only the server comparison: it needs the server extra and starts its own servers
+        scaling = server_scaling(models[0] if models else None, servers=servers, context=context)
+        if as_json:
+            return json.dumps(scaling, indent=2)
+        return (f"{scaling['questions']} questions: one server {scaling['one_server_qps']:.2f} q/s, "
+                f"{scaling['servers']} servers {scaling['all_servers_qps']:.2f} q/s "
+                f"({scaling['speedup']:.2f}x), one core per server")
     report = run(list(models) if models else None, context=context, repeats=repeats, num_cores=num_cores,
                  progress=progress)
     if as_json:
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
     return str(report)
+
+
+# ---------------------------------------------------------------------------------------------
+# one DeepSparse server against several
+
+
+def server_scaling(model: Optional[str] = None, *, servers: int = 2, context: Union[None, str, Path] = None,
+                   questions: Any = None, sequence_length: int = 384, doc_stride: int = 128) -> Dict[str, float]:
+    """Questions per second on one DeepSparse server against `servers` of them, one core each, here.
+
+    Starts the servers (the `server` extra), asks the question set through each arrangement with
+    qa_kit.server.throughput (threads, two requests in flight per server), and stops them again.
+    """
+    from . import server
+    from .sources import default_model
+
+    if not isinstance(servers, int) or servers < 2:
+        raise InputError(f"servers={servers!r}: give 2 or more to compare one server against several.")
+    text, _ = _read_context(context)
+    asked = [q.text for q in _load_questions(questions, text)]
+    started = []
+    try:
+        for _ in range(servers):
+            started.append(server.serve(model or default_model(), port=server.free_port(), blocking=False,
+                                        sequence_length=sequence_length, doc_stride=doc_stride, num_cores=1))
+        return server.throughput([p.url for p in started], asked, text)
+    finally:
+        for process in started:
+            server.stop(process)
 
 
 # ---------------------------------------------------------------------------------------------

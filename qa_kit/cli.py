@@ -69,7 +69,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import cli_bench
 
     print(cli_bench(args.model, args.context_file, as_json=args.json, repeats=args.repeats,
-                    num_cores=args.num_cores, progress=not args.json))
+                    num_cores=args.num_cores, progress=not args.json, servers=args.servers))
     return 0
 
 
@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--context-file", "-f", help="the long text to read (default: data/texts/bank_run.txt)")
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement (medians are shown)")
     bench.add_argument("--num-cores", type=int, help="cores DeepSparse may use (default: all)")
+    bench.add_argument("--servers", type=int, default=0,
+                       help="instead: questions/s of one DeepSparse server against N of them (server extra)")
     bench.add_argument("--json", action="store_true", help="print one JSON object (ratios under 'ratios')")
     bench.set_defaults(run=cmd_bench)
 

@@ -7,9 +7,11 @@ nonsense, one that is too slow and one that breaks.
 import hashlib
 import json
 import math
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -351,6 +353,21 @@ def test_evaluate_spreads_questions_over_several_servers(served, local_twin):
     assert list(spread.frame["id"]) == [f"q{i}" for i in range(len(CASES) * 3)]  # question order kept
     assert (spread.exact_match, spread.f1) == (alone.exact_match, alone.f1)
     assert spread.model == process.url and "random weights" in spread.warning
+
+
+def test_the_benchmark_compares_one_server_with_two():
+    require_server_extra()
+    from qa_kit import bench
+
+    copies = Path(os.environ["QA_KIT_CACHE"]) / "served"
+    folders = lambda: {p for p in copies.glob("*") if p.is_dir()}  # noqa: E731  (logs stay, for reading)
+    before = folders() if copies.is_dir() else set()
+    scaling = bench.server_scaling(str(TINY), servers=2, context=LONG,
+                                   questions=[q for q, _ in CASES] * 2, **SHORT)
+    assert scaling["servers"] == 2 and scaling["questions"] == 2 * len(CASES)
+    assert scaling["one_server_qps"] > 0 and scaling["all_servers_qps"] > 0
+    assert scaling["speedup"] == pytest.approx(scaling["all_servers_qps"] / scaling["one_server_qps"])
+    assert folders() == before  # both servers stopped and their model copies removed
 
 
 def test_the_server_runs_its_own_copy(served):
