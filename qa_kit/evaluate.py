@@ -342,14 +342,15 @@ def evaluate(reader: Any, dataset: DatasetLike, *, top_k: int = 1, progress: boo
     """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
-    if isinstance(reader, (list, tuple)):
-        return _evaluate_spread(list(reader), dataset, top_k=top_k)
-    if not callable(getattr(reader, "ask", None)):
+    spread = isinstance(reader, (list, tuple))
+    if not spread and not callable(getattr(reader, "ask", None)):
         raise InputError(f"{type(reader).__name__} has no ask(question, context, top_k) method; "
                          "give a reader from qa_kit.load().")
     examples, name = _examples_and_name(dataset)
     if not examples:
         raise InputError(f"The dataset {name!r} has no questions; give a SQuAD file with at least one.")
+    if spread:
+        return _evaluate_spread(list(reader), examples, name, top_k=top_k)
     from tqdm.auto import tqdm
 
     model = _reader_label(reader, "name") or _reader_label(reader, "source")
@@ -365,7 +366,7 @@ def evaluate(reader: Any, dataset: DatasetLike, *, top_k: int = 1, progress: boo
     return _report(rows, model, engine, name, top_k, warning)
 
 
-def _evaluate_spread(readers: List[Any], dataset: DatasetLike, *, top_k: int) -> EvalReport:
+def _evaluate_spread(readers: List[Any], examples: List[Example], name: str, *, top_k: int) -> EvalReport:
     """evaluate() over several readers or server URLs at once, questions shared out by fan_out."""
     from .reader import load
     from .server import fan_out
@@ -373,9 +374,6 @@ def _evaluate_spread(readers: List[Any], dataset: DatasetLike, *, top_k: int) ->
     if not readers:
         raise InputError("The list of readers is empty: give at least one reader or server URL.")
     readers = [load(r) if isinstance(r, str) else r for r in readers]
-    examples, name = _examples_and_name(dataset)
-    if not examples:
-        raise InputError(f"The dataset {name!r} has no questions; give a SQuAD file with at least one.")
     results = fan_out(readers, [ex.question for ex in examples], [ex.context for ex in examples], top_k=top_k)
     labels = [_reader_label(r, "name") or _reader_label(r, "source") for r in readers]
     model, engine = " + ".join(dict.fromkeys(label for label in labels if label)), _reader_label(readers[0], "engine_name")
