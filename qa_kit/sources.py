@@ -104,7 +104,7 @@ def _resolve_catalog(name: str, timeout: Optional[float]) -> ResolvedModel:
 def _label_for(source: str) -> str:
     """A short, filesystem-safe name for a source, to make cache folders readable."""
     tail = source.rstrip("/").split("/")[-1].split("?")[0] or "model"
-    if tail == "model.onnx" or tail.endswith(".onnx"):
+    if tail.endswith(".onnx"):  # a model file: name the copy after its folder
         tail = source.rstrip("/").split("/")[-2] if source.count("/") else "model"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", tail)[:60] or "model"
 
