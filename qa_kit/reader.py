@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from .engines import Engine, check_engine_name, get_engine
 from .errors import InputError, SourceError
@@ -39,6 +40,19 @@ def load_tokenizer(model_dir: Path):
     return tokenizer
 
 
+def model_window(config: dict, sequence_length: Optional[int] = None,
+                 doc_stride: Optional[int] = None) -> Tuple[int, int]:
+    """The window to read with: what the caller gave, else what the model's config.json asks for
+    under "qa_kit_defaults" (demo-minilm was trained on short windows), else 384 and 128."""
+    preferred = config.get("qa_kit_defaults", {})
+    if sequence_length is None:
+        sequence_length = int(preferred.get("sequence_length", DEFAULT_SEQUENCE_LENGTH))
+    if doc_stride is None:
+        doc_stride = int(preferred.get("doc_stride", DEFAULT_DOC_STRIDE))
+    check_lengths(sequence_length, doc_stride)
+    return sequence_length, doc_stride
+
+
 class Reader:
     """A question-answering model ready to answer: `reader.ask(question, context, top_k=1)`."""
 
@@ -55,12 +69,7 @@ class Reader:
     ):
         check_engine_name(engine)
         config = json.loads((resolved.model_dir / "config.json").read_text(encoding="utf-8"))
-        # A model may name the window it reads best at (demo-minilm was trained on short windows).
-        preferred = config.get("qa_kit_defaults", {})
-        if sequence_length is None:
-            sequence_length = int(preferred.get("sequence_length", DEFAULT_SEQUENCE_LENGTH))
-        doc_stride = doc_stride if doc_stride is not None else int(preferred.get("doc_stride", DEFAULT_DOC_STRIDE))
-        check_lengths(sequence_length, doc_stride)
+        sequence_length, doc_stride = model_window(config, sequence_length, doc_stride)
         self.source = resolved.source
         self.origin = resolved.origin
         self.model_dir = resolved.model_dir
@@ -71,6 +80,7 @@ class Reader:
         self.n_best_size = n_best_size
         self.random_weights = bool(config.get("qa_kit_random_weights", False))
         self.tokenizer = load_tokenizer(self.model_dir)
+        self._tokenizing = threading.Lock()
         self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, num_cores)
 
     @property
@@ -89,7 +99,8 @@ class Reader:
         if not isinstance(max_windows, int) or max_windows < 1:
             raise InputError(f"max_windows={max_windows!r} must be a whole number, 1 or more.")
         began = time.perf_counter()
-        encoded = encode(self.tokenizer, question, context, self.sequence_length, self.doc_stride)
+        with self._tokenizing:  # a fast tokenizer used from two threads at once fails ("Already borrowed")
+            encoded = encode(self.tokenizer, question, context, self.sequence_length, self.doc_stride)
         windows = encoded.windows()
         read = list(range(len(windows)))
         if fast and len(windows) > max_windows:

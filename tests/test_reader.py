@@ -123,6 +123,27 @@ def test_batched_windows_give_the_same_answers_as_one_at_a_time(tiny_reader):
     np.testing.assert_allclose(a.windows[-1].start_logits, b.windows[-1].start_logits, atol=1e-4)
 
 
+@pytest.mark.parametrize("engine", ["deepsparse", "onnxruntime"])
+def test_one_reader_asked_from_several_threads_answers_as_if_asked_in_turn(engine):
+    """fan_out and compare share a reader between threads: its tokenizer and engine must hold up."""
+    reader = qa_kit.load(str(TINY), engine=engine, **SHORT)
+    cases = [(q, c) for q in QUESTIONS for c in (SHORT_CONTEXT, UNICODE_CONTEXT, SHORT_CONTEXT * 6)] * 3
+    in_turn = [reader.ask(q, c, top_k=2) for q, c in cases]
+    got = [None] * len(cases)
+
+    def ask(i):
+        got[i] = reader.ask(*cases[i], top_k=2)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(cases))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for a, b in zip(got, in_turn):
+        assert [(x.start, x.end) for x in a] == [(x.start, x.end) for x in b]
+        assert [x.score for x in a] == pytest.approx([x.score for x in b], abs=1e-4)
+
+
 def test_unknown_engine_is_refused():
     with pytest.raises(qa_kit.QAKitError, match="Unknown engine 'tensorrt'"):
         qa_kit.load(str(TINY), engine="tensorrt")
