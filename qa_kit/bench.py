@@ -972,7 +972,8 @@ def cli_bench(models: Optional[Sequence[str]] = None, context_file: Optional[str
 
 
 def server_scaling(model: Optional[str] = None, *, servers: int = 2, context: Union[None, str, Path] = None,
-                   questions: Any = None, sequence_length: int = 384, doc_stride: int = 128) -> Dict[str, float]:
+                   questions: Any = None, sequence_length: Optional[int] = None,
+                   doc_stride: Optional[int] = None) -> Dict[str, float]:
     """Questions per second on one DeepSparse server against `servers` of them, one core each, here.
 
     Starts the servers (the `server` extra), asks the question set through each arrangement with

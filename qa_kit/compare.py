@@ -30,16 +30,33 @@ def _error_text(error: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+def _is_pool(model: Any) -> bool:
+    """A list or tuple standing for one model: several servers (or readers) that share its questions."""
+    return isinstance(model, (list, tuple))
+
+
+def _label(model: Any) -> str:
+    if _is_pool(model):
+        return " + ".join(_label(m) for m in model)
+    return str(getattr(model, "name", model)) if hasattr(model, "ask") else str(model)
+
+
 def _model_specs(models: Any) -> List[Tuple[str, Any]]:
-    """(label, source or Reader) pairs from a list, a dict label -> source, or a single model."""
+    """(label, model) pairs from a list, a dict label -> model, or a single model.
+
+    A model is a source, a loaded reader, or a list of server URLs / readers serving one model.
+    """
     if isinstance(models, Mapping):
         pairs = [(str(label), model) for label, model in models.items()]
     else:
         if isinstance(models, str) or hasattr(models, "ask"):
             models = [models]
-        pairs = [(str(getattr(m, "name", m)) if hasattr(m, "ask") else str(m), m) for m in models]
+        pairs = [(_label(m), m) for m in models]
     if not pairs:
         raise InputError("No models to compare: give a list of model sources (or loaded readers).")
+    for label, model in pairs:
+        if _is_pool(model) and not model:
+            raise InputError(f"The model {label!r} is an empty list: give server URLs or readers in it.")
     seen: Dict[str, int] = {}
     labelled = []
     for label, model in pairs:  # the same model twice gets two labels, so rows stay apart
@@ -165,6 +182,30 @@ class Comparison:
         return f'<div class="qa-kit-comparison"><div style="opacity:0.75">{summary}</div>{self.table_html()}{heads}</div>'
 
 
+def _ask_all(pool: List[Any], questions: List[str], contexts: List[str], top_k: int,
+             bar: Any) -> List[Tuple[Optional[Answers], Optional[BaseException]]]:
+    """(answers, error) for every question. Servers, and pools of several readers, get concurrent
+    requests (server.fan_out_each); one in-process reader is asked in turn, as it uses every core."""
+    if len(pool) > 1 or getattr(pool[0], "engine_name", None) == "server":
+        from .server import fan_out_each
+
+        results = fan_out_each(pool, questions, contexts, top_k, on_done=lambda _: bar.update(1))
+        for _, error in results:
+            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                raise error
+        return results
+    results = []
+    for question, text in zip(questions, contexts):
+        try:
+            results.append((pool[0].ask(question, text, top_k=top_k), None))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as failure:  # noqa: BLE001
+            results.append((None, failure))
+        bar.update(1)
+    return results
+
+
 def compare(
     questions: Union[str, Sequence[str]],
     context: Union[str, Sequence[str]],
@@ -179,8 +220,10 @@ def compare(
 ) -> Comparison:
     """Ask every question of every model (sources, a dict label -> source, or loaded readers).
 
-    One reader (one compiled engine) per model. `context` is one text for all questions or one
-    per question. A model that fails to load or answer gets its message in the `error` column.
+    One reader (one compiled engine) per model. A model given as a list of server URLs or readers
+    serving it has its questions spread over them at once; a single server also gets concurrent
+    requests. `context` is one text for all questions or one per question. A model that fails
+    to load or answer gets its message in the `error` column.
     """
     questions, contexts = _questions_and_contexts(questions, context)
     specs = _model_specs(models)
@@ -196,8 +239,9 @@ def compare(
             bar.set_postfix_str(label[-40:])
             results[label] = [None] * len(questions)
             try:
-                reader = model if hasattr(model, "ask") else loader(
-                    model, engine=engine, sequence_length=sequence_length, doc_stride=doc_stride)
+                pool = [m if hasattr(m, "ask") else loader(m, engine=engine, sequence_length=sequence_length,
+                                                           doc_stride=doc_stride)
+                        for m in (model if _is_pool(model) else [model])]
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as error:  # noqa: BLE001 (tokenizer panics are BaseExceptions)
@@ -205,19 +249,11 @@ def compare(
                 rows.extend(r for i, q in enumerate(questions) for r in _rows(i, q, label, None, errors[label]))
                 bar.update(len(questions))
                 continue
-            for i, (question, text) in enumerate(zip(questions, contexts)):
-                answers, error = None, None
-                try:
-                    answers = reader.ask(question, text, top_k=top_k)
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except BaseException as failure:  # noqa: BLE001
-                    error = _error_text(failure)
+            for i, (answers, failure) in enumerate(_ask_all(pool, questions, contexts, top_k, bar)):
                 if answers is not None and answers.warning:
                     warnings[label] = answers.warning
                 results[label][i] = answers
-                rows.extend(_rows(i, question, label, answers, error))
-                bar.update(1)
+                rows.extend(_rows(i, questions[i], label, answers, _error_text(failure) if failure else None))
     finally:
         bar.close()
     return Comparison(questions=questions, contexts=contexts, models=[label for label, _ in specs],

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 from .errors import EngineError, InputError, SourceError
@@ -317,26 +317,32 @@ def serve(
     host: str = "127.0.0.1",
     blocking: bool = True,
     *,
-    sequence_length: int = 384,
-    doc_stride: int = 128,
+    sequence_length: Optional[int] = None,
+    doc_stride: Optional[int] = None,
     num_cores: Optional[int] = None,
     timeout: Optional[float] = None,
     ready_timeout: float = 120.0,
 ) -> Optional[subprocess.Popen]:
     """Start DeepSparse's own QA server on a cached copy of `model` (catalog name, folder or stub).
 
+    The window is the one load() would use: the given sizes, else the model's own defaults.
+
     `blocking=True` runs it in the foreground until Ctrl-C (the `qa-kit serve` command); otherwise
     it waits until the server answers and returns the process, with `.url` and `.log_path` set;
     stop it with `stop(process)` (it is also stopped when Python exits).
     """
+    from .reader import model_window
     from .sources import resolve
 
     if not server_extra_installed():
         raise EngineError("DeepSparse's server needs FastAPI and uvicorn: install the kit's server extra "
                           "(pip install -e '.[server]').")
-    check_lengths(sequence_length, doc_stride)
+    if sequence_length is not None and doc_stride is not None:
+        check_lengths(sequence_length, doc_stride)  # before any download
     _check_port(host, port)
     resolved = resolve(model, timeout=timeout)
+    config = json.loads((resolved.model_dir / "config.json").read_text(encoding="utf-8"))
+    sequence_length, doc_stride = model_window(config, sequence_length, doc_stride)
     folder = served_copy(resolved.model_dir, port)
     config_file = folder / "server-config.yaml"  # JSON is YAML, and needs no YAML writer
     config_file.write_text(json.dumps(server_config(folder, sequence_length, doc_stride, num_cores), indent=2))
@@ -434,19 +440,24 @@ def _as_reader(item: Any, timeout: Timeout = None) -> Any:
     return item
 
 
-def fan_out(
+def fan_out_each(
     readers_or_urls: Sequence[Any],
     questions: Sequence[str],
     context: Union[str, Sequence[str]],
     top_k: int = 1,
     max_workers: Optional[int] = None,
     timeout: Timeout = None,
-) -> List[Answers]:
-    """Ask many questions over several servers (or readers) at once; answers come in question order.
+    *,
+    stop_on_error: bool = False,
+    on_done: Optional[Callable[[int], None]] = None,
+) -> List[Tuple[Optional[Answers], Optional[BaseException]]]:
+    """Ask many questions over several servers (or readers) at once: (answers, error) per question, in order.
 
     `context` is one text for all questions or one per question. Threads share the work: each is
     tied to one server and takes the next unasked question, so a faster server takes more. Threads,
-    never forked processes: DeepSparse hangs in fork pools. The first error stops the run.
+    never forked processes: DeepSparse hangs in fork pools. A failed question keeps its error and
+    the others go on, unless `stop_on_error` (then unasked questions get neither). `on_done(i)`
+    is called, from a worker thread, as question i finishes.
     """
     readers = [_as_reader(r, timeout) for r in readers_or_urls]
     if not readers:
@@ -461,8 +472,7 @@ def fan_out(
     todo: "queue.Queue[int]" = queue.Queue()
     for i in range(len(questions)):
         todo.put(i)
-    results: List[Optional[Answers]] = [None] * len(questions)
-    errors: Dict[int, BaseException] = {}
+    results: List[Tuple[Optional[Answers], Optional[BaseException]]] = [(None, None)] * len(questions)
     stopped = threading.Event()
 
     def work(reader: Any) -> None:
@@ -472,10 +482,13 @@ def fan_out(
             except queue.Empty:
                 return
             try:
-                results[i] = reader.ask(questions[i], contexts[i], top_k=top_k)
-            except BaseException as error:  # handed to the caller below
-                errors[i] = error
-                stopped.set()
+                results[i] = (reader.ask(questions[i], contexts[i], top_k=top_k), None)
+            except BaseException as error:  # handed to the caller with its question
+                results[i] = (None, error)
+                if stop_on_error:
+                    stopped.set()
+            if on_done is not None:
+                on_done(i)
 
     threads = [threading.Thread(target=work, args=(readers[n % len(readers)],), daemon=True, name=f"qa-kit fan-out {n}")
                for n in range(workers)]
@@ -483,9 +496,26 @@ def fan_out(
         thread.start()
     for thread in threads:
         thread.join()
-    if errors:
-        raise errors[min(errors)]
-    return results  # type: ignore[return-value]
+    return results
+
+
+def fan_out(
+    readers_or_urls: Sequence[Any],
+    questions: Sequence[str],
+    context: Union[str, Sequence[str]],
+    top_k: int = 1,
+    max_workers: Optional[int] = None,
+    timeout: Timeout = None,
+) -> List[Answers]:
+    """fan_out_each for when every question must be answered: the answers in question order.
+
+    The first error stops the run, and the error of the earliest failed question is raised.
+    """
+    results = fan_out_each(readers_or_urls, questions, context, top_k, max_workers, timeout, stop_on_error=True)
+    for answers, error in results:
+        if error is not None:
+            raise error
+    return [answers for answers, _ in results]  # type: ignore[misc]
 
 
 def throughput(urls: Sequence[str], questions: Sequence[str], context: Union[str, Sequence[str]],
@@ -524,8 +554,8 @@ def add_serve_arguments(parser: Any) -> None:
                         "(default: the kit's default model)")
     parser.add_argument("--port", "-p", type=int, default=5543)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for the whole network)")
-    parser.add_argument("--sequence-length", type=int, default=384)
-    parser.add_argument("--doc-stride", type=int, default=128)
+    parser.add_argument("--sequence-length", type=int, default=None, help="tokens per window (default: the model's own, else 384)")
+    parser.add_argument("--doc-stride", type=int, default=None, help="tokens windows overlap by (default: the model's own, else 128)")
     parser.add_argument("--num-cores", type=int, default=None, help="cores for the engine (default: all)")
 
 

@@ -126,6 +126,33 @@ def test_a_failed_question_costs_only_its_row_and_readers_are_not_reloaded(tiny_
     assert result.answers["flaky"][1] is None and result.answers["flaky"][0] is not None
 
 
+def test_a_model_given_as_a_pool_shares_its_questions_and_keeps_each_error(tiny_reader):
+    """A list of readers (or server URLs) is one model: questions spread over it, errors stay per question."""
+    class Counting(FlakyReader):
+        def __init__(self, real, name):
+            super().__init__(real)
+            self.name, self.asked = name, 0
+
+        def ask(self, question, context, top_k=1):
+            self.asked += 1
+            return super().ask(question, context, top_k=top_k)
+
+    pool = [Counting(tiny_reader, "one"), Counting(tiny_reader, "two")]
+    result = compare(QUESTIONS * 4, CONTEXT, [pool, tiny_reader], progress=False)
+    assert result.models == ["one + two", tiny_reader.name]
+    spread = result.frame[result.frame["model"] == "one + two"]
+    alone = result.frame[result.frame["model"] == tiny_reader.name]
+    assert sum(r.asked for r in pool) == 12 and min(r.asked for r in pool) > 0
+    assert list(spread["question_index"]) == list(range(12))  # question order kept
+    failed = [i for i, q in enumerate(QUESTIONS * 4) if q == QUESTIONS[1]]
+    assert list(spread[spread["error"].notna()]["question_index"]) == failed
+    assert set(spread["error"].dropna()) == {"RuntimeError: engine crashed"}
+    kept = spread["error"].isna().to_numpy()
+    assert list(spread["answer"][kept]) == list(alone["answer"][kept])  # the same model, the same answers
+    with pytest.raises(qa_kit.InputError, match="empty list"):
+        compare(QUESTIONS, CONTEXT, {"nobody": []}, progress=False)
+
+
 def test_progress_bar_counts_every_question_on_every_model(tiny_reader, capsys):
     compare(QUESTIONS[:2], CONTEXT, [tiny_reader, "/no/such/model"], progress=True, **SHORT)
     assert "4/4" in capsys.readouterr().err

@@ -263,6 +263,20 @@ def test_fan_out_keeps_question_order_and_raises_the_first_error(fake):
         srv.fan_out([], ["1"], "context")
 
 
+def test_fan_out_each_keeps_every_answer_and_every_error():
+    class Picky:
+        def ask(self, question, context, top_k=1):
+            if int(question) % 5 == 0:
+                raise EngineError(f"no answer to {question}")
+            return question
+
+    done = []
+    results = srv.fan_out_each([Picky(), Picky()], [str(i) for i in range(12)], "context", on_done=done.append)
+    assert sorted(done) == list(range(12))
+    assert [a for a, _ in results] == [None if i % 5 == 0 else str(i) for i in range(12)]
+    assert [str(e) if e else None for _, e in results] == [f"no answer to {i}" if i % 5 == 0 else None for i in range(12)]
+
+
 def test_serve_refuses_a_taken_port_before_any_work():
     with srv.socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -279,7 +293,8 @@ def test_the_serve_command_options():
     parser = argparse.ArgumentParser()
     srv.add_serve_arguments(parser)
     args = parser.parse_args(["--model", "tiny-random-bert", "--port", "6000"])
-    assert (args.model, args.port, args.host, args.sequence_length, args.doc_stride) == ("tiny-random-bert", 6000, "127.0.0.1", 384, 128)
+    # no window given: serve() uses the model's own, as load() does
+    assert (args.model, args.port, args.host, args.sequence_length, args.doc_stride) == ("tiny-random-bert", 6000, "127.0.0.1", None, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,6 +368,37 @@ def test_evaluate_spreads_questions_over_several_servers(served, local_twin):
     assert list(spread.frame["id"]) == [f"q{i}" for i in range(len(CASES) * 3)]  # question order kept
     assert (spread.exact_match, spread.f1) == (alone.exact_match, alone.f1)
     assert spread.model == process.url and "random weights" in spread.warning
+
+
+def test_compare_spreads_a_servers_questions_and_matches_the_kit(served, local_twin):
+    from qa_kit.compare import compare
+
+    process, _ = served
+    questions, contexts = [q for q, _ in CASES] * 2, [c for _, c in CASES] * 2
+    result = compare(questions, contexts, {"served": [process.url, process.url], "kit": local_twin}, progress=False)
+    assert result.frame["error"].isna().all()
+    for i in range(len(questions)):
+        assert_same(result.answers["served"][i].best, result.answers["kit"][i].best)
+    assert "top answer" in result.answers["served"][0].note
+
+
+def test_serve_reads_at_the_models_own_window(tmp_path):
+    """Like load(), serve() takes the window a model's config asks for under qa_kit_defaults."""
+    require_server_extra()
+    import shutil
+
+    model = tmp_path / "tiny-with-defaults"
+    shutil.copytree(TINY, model)
+    config = json.loads((model / "config.json").read_text())
+    config["qa_kit_defaults"] = {"sequence_length": 96, "doc_stride": 32}
+    (model / "config.json").write_text(json.dumps(config))
+    process = srv.serve(str(model), port=srv.free_port(), blocking=False, ready_timeout=90)
+    try:
+        reader = qa_kit.load(process.url)
+        assert (reader.sequence_length, reader.doc_stride) == (96, 32)
+        assert (qa_kit.load(str(model)).sequence_length, qa_kit.load(str(model)).doc_stride) == (96, 32)
+    finally:
+        srv.stop(process)
 
 
 def test_the_benchmark_compares_one_server_with_two():
