@@ -35,9 +35,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .results import Answers
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_CONTEXT = DATA_DIR / "texts" / "bank_run.txt"
@@ -57,6 +59,7 @@ RATIO_KEYS = (
     "deepsparse_over_onnxruntime_long_document", "first_over_second_ask", "full_over_fast_long_document",
 )
 STAGES = ("tokenize", "engine", "decode")
+CURVE_SIZES = (1, 2, 4, 6, 8, 12, 16)  # fast-reading sizes (max_windows) the agreement curve is worked out for
 SETTLE_SECONDS = 0.05  # pause (not timed) when consecutive calls switch engine
 
 
@@ -194,7 +197,7 @@ def _time_kit(reader, question: str, context: str, **options) -> dict:
     return {
         "seconds": seconds, **{f"{s}_s": answers.timings.get(s, float("nan")) for s in STAGES},
         "windows": len(answers.windows), "windows_read": sum(1 for w in answers.windows if w.read),
-        "span": _best_span(answers), "answer": best.text if best else None,
+        "span": _best_span(answers), "answer": best.text if best else None, "answers": answers,
     }
 
 
@@ -309,7 +312,7 @@ def _rotate(items: List[Any], by: int) -> List[Any]:
 
 
 def _bench_model(model: str, context: str, questions: List[Question], engines: Sequence[str], *, repeats: int,
-                 warmup: int, max_windows: int, sequence_length: int, doc_stride: int, long_questions: int,
+                 warmup: int, max_windows: int, sequence_length: Optional[int], doc_stride: Optional[int], long_questions: int,
                  long_repeats: int, compile_check: bool, progress: bool,
                  num_cores: Optional[int] = None) -> Tuple[dict, List[dict]]:
     from . import load
@@ -323,9 +326,11 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                                num_cores=num_cores)
         load_seconds[engine] = time.perf_counter() - began
     first = readers[engines[0]]
+    sequence_length, doc_stride = first.sequence_length, first.doc_stride  # the model's own when not given
     short = {q.id: one_window_context(first, q, context) for q in questions}
     timed_long = questions[: max(long_questions, 0)]
     records: List[dict] = []
+    full_reads: List[Tuple[Answers, Sequence[str]]] = []  # every question's full read of the long article
     with tempfile.TemporaryDirectory(prefix="qa-kit-bench-") as work:
         pipeline = None
         if "deepsparse" in engines:
@@ -362,6 +367,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                 for i, q in enumerate(questions):
                     for kind, engine in _rotate(variants, r + i):
                         result = call(kind, engine, q, short[q.id])
+                        result.pop("answers", None)
                         bar.step(f"one window {kind} {engine}")
                         if r >= warmup:
                             records.append({"model": model, "setting": "one_window", "variant": kind, "engine": engine,
@@ -374,6 +380,9 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                     runs = list(long_variants) + (long_timed if q.id in timed_ids else [])
                     for kind, engine in _rotate(runs, r + i):
                         result = call(kind, engine, q, context)
+                        answers = result.pop("answers", None)
+                        if (kind, engine, r) == ("full", engines[0], 0):
+                            full_reads.append((answers, q.golds))
                         bar.step(f"long {kind} {engine}")
                         records.append({"model": model, "setting": "long_document", "variant": kind, "engine": engine,
                                         "question": q.id, "repeat": r, **result, "f1": _f1(result, q)})
@@ -403,7 +412,44 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
         block["cores"] = cores
         block["ratios"]["deepsparse_one_core_over_all_cores"] = cores["one_core"] / cores["all_cores"]
     block["random_weights"] = bool(getattr(first, "random_weights", False))
+    block["window"] = [sequence_length, doc_stride]
+    block["fast_curve"] = fast_reading_curve(first, full_reads, sizes=sorted(set(CURVE_SIZES) | {max_windows}))
     return block, records
+
+
+def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]]],
+                       sizes: Sequence[int] = CURVE_SIZES) -> List[dict]:
+    """Fast reading at each size (max_windows), worked out from full reads: agreement, F1, windows read.
+
+    The engine reads every window on its own, so decoding a full read's logits of the windows that
+    fast reading would pick gives exactly what ask(fast=True, max_windows=k) gives, with no engine
+    run. `full_reads` holds (full-read Answers, gold answers) pairs.
+    """
+    from .evaluate import f1
+    from .ranking import pick_windows
+    from .reading import decode, encode
+
+    prepared = []  # per question: the full read, its golds, window texts and token offsets (tokenized once)
+    for full, golds in full_reads:
+        texts = [full.context[w.char_start:w.char_end] for w in full.windows]
+        offsets = encode(reader.tokenizer, full.question, full.context, reader.sequence_length, reader.doc_stride).offsets
+        prepared.append((full, golds, texts, offsets))
+    rows = []
+    for size in sizes:
+        agreed, scores, shares = 0, [], []
+        for full, golds, texts, offsets in prepared:
+            read = pick_windows(full.question, texts, size)
+            found = decode(full.context, np.stack([full.windows[i].start_logits for i in read]),
+                           np.stack([full.windows[i].end_logits for i in read]), offsets[read],
+                           n_best_size=reader.n_best_size, max_answer_length=reader.max_answer_length)
+            agreed += ((found[0].start, found[0].end) if found else None) == _best_span(full)
+            shares.append(len(read) / len(texts))
+            if golds:
+                scores.append(100.0 * f1(found[0].text if found else "", list(golds)))
+        rows.append({"max_windows": size, "agreement": agreed / len(prepared) if prepared else float("nan"),
+                     "share_read": float(np.mean(shares)) if shares else float("nan"),
+                     "f1": float(np.mean(scores)) if scores else float("nan")})
+    return rows
 
 
 def _f1(result: dict, question: Question) -> Optional[float]:
@@ -595,6 +641,13 @@ class BenchReport:
             rows.extend(_rows_for(block, self.records, self.roof_gflops))
         return pd.DataFrame(rows, columns=["model", "measure", "value", "unit", "target", "met", "detail"])
 
+    @property
+    def fast_curve(self) -> pd.DataFrame:
+        """Fast reading at each size on the long article, from the full reads: agreement, F1, share of windows read."""
+        rows = [{"model": b["model"], **row} for b in self.models for row in b.get("fast_curve", [])]
+        return pd.DataFrame(rows, columns=["model", "max_windows", "share_read", "agreement", "f1"]).astype(
+            {"share_read": float, "agreement": float, "f1": float})
+
     # -- saving --------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """JSON-ready: `ratios` and `fast_agreement` of the first model, then everything measured."""
@@ -692,6 +745,9 @@ class BenchReport:
         stages = self.stages
         if not stages.empty:
             lines += ["", "median per question (ms):", stages.to_string(index=False, float_format=lambda x: f"{x:.1f}")]
+        curve = self.fast_curve
+        if not curve.empty:
+            lines += ["", _CURVE_TITLE + ":", curve.to_string(index=False, float_format=lambda x: f"{x:.2f}")]
         for block in self.models:
             if block.get("random_weights"):
                 lines.append(f"note: {block['model']} has random weights: its answers mean nothing, only the timings count")
@@ -715,19 +771,26 @@ class BenchReport:
         if not stages.empty:
             parts += ["<p>median per question (ms)</p>",
                       stages.to_html(index=False, escape=True, float_format=lambda x: f"{x:.1f}")]
+        curve = self.fast_curve
+        if not curve.empty:
+            parts += [f"<p>{html.escape(_CURVE_TITLE)}</p>",
+                      curve.to_html(index=False, escape=True, float_format=lambda x: f"{x:.2f}")]
         parts.append(f"<p><i>{html.escape(_settings_line(self.settings))}</i></p>")
         return "\n".join(parts)
 
     def chart(self, model: Optional[str] = None):
-        """Stage times on one window and on the long article, and GFLOP/s against the roof (a matplotlib Figure)."""
+        """Stage times on one window and on the long article, GFLOP/s against the roof, and fast reading by size
+        (a matplotlib Figure that shows itself in a notebook)."""
         return _bench_figure(self, model)
 
 
+_CURVE_TITLE = ("fast reading by size on the long article, worked out from the full reads (share of windows read, "
+                "agreement with full reading, F1 against gold)")
 _STAGE_COLOURS = {"tokenize": "#e9c46a", "engine": "#2a9d8f", "decode": "#e76f51"}
 
 
 def _bench_figure(report: BenchReport, model: Optional[str] = None):
-    from matplotlib.figure import Figure
+    from .charts import Chart
 
     if not report.models:
         raise InputError("The report holds no model: run the benchmark first.")
@@ -736,8 +799,10 @@ def _bench_figure(report: BenchReport, model: Optional[str] = None):
         raise InputError(f"The report has no model {model!r}: choose one of {[b['model'] for b in report.models]}.")
     stages = report.stages
     stages = stages[stages["model"] == block["model"]] if not stages.empty else stages
-    fig = Figure(figsize=(13, 4.2), layout="constrained")
-    axes = fig.subplots(1, 3, width_ratios=[1, 1.2, 0.8])
+    curve = report.fast_curve
+    curve = curve[curve["model"] == block["model"]]
+    fig = Chart(figsize=(17 if len(curve) else 13, 4.2), layout="constrained")
+    axes = fig.subplots(1, 4 if len(curve) else 3, width_ratios=[1, 1.2, 0.8, 1][: 4 if len(curve) else 3])
     for ax, setting, title in ((axes[0], "one_window", "one window (ms per question)"),
                                (axes[1], "long_document", "long article (ms per question)")):
         rows = stages[stages["setting"] == setting] if not stages.empty else stages
@@ -764,6 +829,17 @@ def _bench_figure(report: BenchReport, model: Optional[str] = None):
         axes[2].text(-0.4, report.roof_gflops, f" numpy roof {report.roof_gflops:.0f}", va="bottom", fontsize=8)
         axes[2].set_ylim(0, max([report.roof_gflops] + values) * 1.2)
     axes[2].set_title("achieved GFLOP/s (engine stage)", fontsize=10)
+    if len(curve):
+        ax = axes[3]
+        sizes = [str(k) for k in curve["max_windows"]]
+        ax.plot(sizes, curve["agreement"] * 100, marker="o", color="#2a9d8f", label="same answer as full reading")
+        ax.plot(sizes, curve["f1"], marker="s", color="#e76f51", label="F1 against gold")
+        ax.plot(sizes, curve["share_read"] * 100, marker=".", linestyle=":", color="#555555", label="windows read")
+        ax.set_ylim(0, 105)
+        ax.set_xlabel("fast reading: windows read (max_windows)")
+        ax.set_ylabel("%")
+        ax.set_title("fast reading by size, long article", fontsize=10)
+        ax.legend(fontsize=7, loc="center right")
     r = block["ratios"]
     fig.suptitle(f"{block['model']}: kit/pipeline {_fmt(r.get('kit_over_pipeline_one_window'), 'x')} (one window), "
                  f"{_fmt(r.get('kit_over_pipeline_long_document'), 'x')} (long); fast reading "
@@ -886,8 +962,8 @@ def run(
     repeats: int = 3,
     warmup: int = 1,
     max_windows: int = 4,
-    sequence_length: int = 384,
-    doc_stride: int = 128,
+    sequence_length: Optional[int] = None,
+    doc_stride: Optional[int] = None,
     long_questions: int = 4,
     long_repeats: int = 1,
     max_questions: Optional[int] = None,
@@ -902,7 +978,8 @@ def run(
     every question once (`long_repeats`), and by the pipeline and the other engines on the first
     `long_questions` only, since each such read costs a full pass over ~18 windows.
     `num_cores` goes to every engine and the pipeline (None: all cores); on a small machine
-    that other work keeps busy, 1 core can be faster than 2 for both engines.
+    that other work keeps busy, 1 core can be faster than 2 for both engines. The window is the
+    one load() picks (the model's own, else 384/128) unless `sequence_length`/`doc_stride` say.
     """
     from .engines import check_engine_name
     from .flops import cpu_info, dense_roof
@@ -936,8 +1013,9 @@ def run(
             long_repeats=long_repeats, compile_check=compile_check, progress=progress, num_cores=num_cores)
         blocks.append(block)
         records.extend(recs)
-    settings = {"repeats": repeats, "warmup": warmup, "max_windows": max_windows, "sequence_length": sequence_length,
-                "doc_stride": doc_stride, "long_questions": min(long_questions, len(question_list)),
+    window = blocks[0]["window"]  # what the first model was read at (its own unless given)
+    settings = {"repeats": repeats, "warmup": warmup, "max_windows": max_windows, "sequence_length": window[0],
+                "doc_stride": window[1], "long_questions": min(long_questions, len(question_list)),
                 "long_repeats": long_repeats, "questions": len(question_list), "context": context_name,
                 "context_chars": len(text), "engines": list(engines), "load_average_before": load_before,
                 "num_cores": num_cores}

@@ -208,8 +208,44 @@ def test_run_refuses_bad_arguments():
 # ---- a tiny real run ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def tiny_report():
-    return bench.run(str(TINY), repeats=1, warmup=1, max_questions=3, long_questions=2, progress=False)
+def tiny_report(tmp_path_factory):
+    """A real run on a copy of the tiny model whose config names its own window (256/64), as demo-minilm's does."""
+    import shutil
+
+    model = tmp_path_factory.mktemp("bench") / "tiny-own-window"
+    shutil.copytree(TINY, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "qa_kit_defaults": {"sequence_length": 256, "doc_stride": 64}}))
+    return bench.run(str(model), repeats=1, warmup=1, max_questions=3, long_questions=2, progress=False)
+
+
+def test_the_benchmark_reads_at_the_models_own_window(tiny_report):
+    assert (tiny_report.settings["sequence_length"], tiny_report.settings["doc_stride"]) == (256, 64)
+    assert tiny_report.models[0]["window"] == [256, 64]
+    assert "sequence_length 256, doc_stride 64" in str(tiny_report)
+
+
+def test_the_fast_reading_curve_agrees_with_the_measured_fast_reads(tiny_report):
+    """The curve is decoded from the full reads' logits; at the benchmark's size it must match the real fast reads."""
+    curve = tiny_report.fast_curve.set_index("max_windows")
+    assert list(curve.index) == sorted(set(bench.CURVE_SIZES) | {4})
+    assert curve.loc[4, "agreement"] == pytest.approx(tiny_report.fast_agreement)
+    windows = tiny_report.records.query("setting == 'long_document' and variant == 'fast'")["windows"].max()
+    assert curve.loc[4, "share_read"] == pytest.approx(4 / windows, rel=0.2)
+    assert (curve["share_read"].diff().dropna() >= 0).all()  # reading more never reads less
+
+
+def test_the_curve_decodes_exactly_what_fast_reading_gives(tiny_reader):
+    questions = ["When did the run begin?", "Who bought the bank?", "How much was withdrawn on Thursday?"]
+    full = [(tiny_reader.ask(q, ARTICLE[:6000]), ["Monday"]) for q in questions]
+    rows = {r["max_windows"]: r for r in bench.fast_reading_curve(tiny_reader, full, sizes=[1, 2, 1000])}
+    for size in (1, 2):
+        fast = [tiny_reader.ask(q, ARTICLE[:6000], fast=True, max_windows=size) for q in questions]
+        same = [bench._best_span(f) == bench._best_span(answers) for f, (answers, _) in zip(fast, full)]
+        assert rows[size]["agreement"] == pytest.approx(sum(same) / len(same))
+        assert rows[size]["share_read"] == pytest.approx(np.mean([size / len(a.windows) for a, _ in full]))
+    assert rows[1000]["agreement"] == 1.0 and rows[1000]["share_read"] == 1.0  # every window read: full reading
+    assert math.isnan(bench.fast_reading_curve(tiny_reader, [], sizes=[1])[0]["agreement"])  # nothing to compare
 
 
 def test_tiny_run_has_every_ratio_finite(tiny_report):
@@ -267,7 +303,12 @@ def test_report_shows_itself(tiny_report):
     assert "kit / deepsparse.Pipeline, one window" in text and "CPU:" in text and "random weights" in text
     page = tiny_report._repr_html_()
     assert "<table" in page and "<script" not in page
-    assert isinstance(tiny_report.chart(), Figure)
+    from qa_kit.charts import Chart
+
+    chart = tiny_report.chart()
+    assert isinstance(chart, Figure) and isinstance(chart, Chart) and chart._repr_png_().startswith(b"\x89PNG")
+    assert len(chart.axes) == 4 and "fast reading by size" in chart.axes[3].get_title()
+    assert "fast reading by size" in text and "fast reading by size" in page
 
 
 def test_cli_bench_prints_json_with_ratios(monkeypatch, tiny_report):
