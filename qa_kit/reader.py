@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from .engines import Engine, check_engine_name, get_engine
 from .errors import InputError, SourceError
@@ -141,19 +141,26 @@ def load(
     max_answer_length: int = 15,
     n_best_size: int = 20,
     timeout: Optional[float] = None,
+    on_step: Optional[Callable[[str], None]] = None,
 ) -> Reader:
     """Load a QA model from a folder, .onnx file, zoo: stub, hf: repo, catalog name or server URL.
 
     Windows are `sequence_length` tokens overlapping by `doc_stride` (default: what the model's
-    config asks for under "qa_kit_defaults", else 384 and 128). `timeout` bounds how long a zoo: or hf: source may take to download (default 10 s, or
-    $QA_KIT_TIMEOUT); the model always runs from a private cached copy ($QA_KIT_CACHE).
+    config asks for under "qa_kit_defaults", else 384 and 128). `timeout` bounds how long a zoo:
+    or hf: source may take to download (default 10 s, or $QA_KIT_TIMEOUT); the model always runs
+    from a private cached copy ($QA_KIT_CACHE). `on_step(step)` is told each slow step as it
+    starts, for progress messages: "connect" (a server URL), or "fetch" then "compile".
     """
+    step = on_step or (lambda _: None)
     if isinstance(source, str) and source.strip().startswith(("http://", "https://")):
         from .server import ServerReader  # a running DeepSparse server answers instead
 
+        step("connect")
         return ServerReader(source.strip(), timeout=timeout)
     check_engine_name(engine)
     if sequence_length is not None and doc_stride is not None:
         check_lengths(sequence_length, doc_stride)  # before any download
+    step("fetch")
     resolved = resolve(source, timeout=timeout)
+    step("compile")
     return Reader(resolved, engine, sequence_length, doc_stride, batch_size, num_cores, max_answer_length, n_best_size)

@@ -29,10 +29,10 @@ from . import stubs
 from .charts import Chart, topk_chart, warning_of
 from .engines import ENGINES, check_engine_name
 from .errors import InputError, QAKitError
-from .reader import Reader, load
+from .reader import load
 from .render import LONG_CONTEXT, best_answer_html, escape_text, highlight, timings_text, warning_html
 from .results import Answers
-from .sources import DATA_DIR, default_model, network_timeout, resolve, source_kind
+from .sources import DATA_DIR, default_model, network_timeout, source_kind
 
 log = logging.getLogger(__name__)
 
@@ -446,15 +446,11 @@ class Explorer:
         key = (model, engine)
         if key in self._readers:
             return self._readers[key]
-        kind = source_kind(model)
-        if kind == "url":
-            self._say(f"Connecting to the server at {model}…", "busy")
-            reader = load(model, engine=engine, sequence_length=self.sequence_length, doc_stride=self.doc_stride)
-        else:
-            self._say(f"Loading {model}: {self._fetch_phrase(model, kind)}…", "busy")
-            resolved = resolve(model)
-            self._say(f"Loading {model}: compiling for {engine} (once per model)…", "busy")
-            reader = Reader(resolved, engine, self.sequence_length, self.doc_stride)
+        phrases = {"connect": f"Connecting to the server at {model}…",
+                   "fetch": f"Loading {model}: {self._fetch_phrase(model, source_kind(model))}…",
+                   "compile": f"Loading {model}: compiling for {engine} (once per model)…"}
+        reader = load(model, engine=engine, sequence_length=self.sequence_length, doc_stride=self.doc_stride,
+                      on_step=lambda step: self._say(phrases[step], "busy"))
         self._readers[key] = reader
         return reader
 

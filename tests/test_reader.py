@@ -314,3 +314,13 @@ def test_a_model_may_name_the_window_it_reads_best_at(tmp_path):
     assert qa_kit.load(str(TINY)).sequence_length == 384  # no preference: the usual 384/128
     explicit = qa_kit.load(str(folder), sequence_length=128, doc_stride=0)
     assert (explicit.sequence_length, explicit.doc_stride) == (128, 0)
+
+
+def test_load_reports_its_slow_steps_in_order():
+    steps = []
+    qa_kit.load(str(TINY), on_step=steps.append, **SHORT)
+    assert steps == ["fetch", "compile"]
+    steps.clear()
+    with pytest.raises(qa_kit.SourceError):  # nothing listens there: the step is told, then the error
+        qa_kit.load("http://127.0.0.1:9/", on_step=steps.append, timeout=1)
+    assert steps == ["connect"]
