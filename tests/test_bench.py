@@ -136,7 +136,7 @@ def test_summary_ratios_from_a_fake_timing_set():
     count = flops.FlopCount(batch=1, sequence_length=384,
                             products=[flops.Product("p", "MatMul", 384, 384, 384, 10, True)])  # 1.132 GFLOP
     compiles = {"deepsparse": {"first": 8.0, "second": 0.1}}
-    block = bench._summarise("m", fake_records(), ["deepsparse", "onnxruntime"], compiles, count, {}, [])
+    block = bench.summarise("m", fake_records(), ["deepsparse", "onnxruntime"], compiles, count, {}, [])
     r = block["ratios"]
     assert r["kit_over_pipeline_one_window"] == pytest.approx(0.24 / 0.20)
     assert r["deepsparse_over_onnxruntime"] == pytest.approx(0.24 / 0.40)
@@ -156,7 +156,7 @@ def test_summary_ratios_from_a_fake_timing_set():
 
 def test_report_table_marks_targets_and_identical_answers():
     count = flops.FlopCount(batch=1, sequence_length=384, products=[])
-    block = bench._summarise("m", fake_records(), ["deepsparse", "onnxruntime"], {"deepsparse": {"first": 8.0, "second": 0.1}},
+    block = bench.summarise("m", fake_records(), ["deepsparse", "onnxruntime"], {"deepsparse": {"first": 8.0, "second": 0.1}},
                              count, {}, [])
     import pandas as pd
 
