@@ -104,6 +104,13 @@ def test_onnxruntime_and_deepsparse_give_the_same_answers(tiny_reader):
         assert b.engine == "onnxruntime"
 
 
+def test_onnxruntime_threads_do_not_spin_between_runs():
+    """Spinning ORT threads would slow a DeepSparse engine run next to them (compare, bench)."""
+    ort = qa_kit.load(str(TINY), engine="onnxruntime", **SHORT)
+    options = ort.engine._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_a_second_question_or_a_second_load_does_not_recompile(tiny_reader):
     tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT)
     before = dict(engines.builds)
