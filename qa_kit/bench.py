@@ -324,7 +324,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                         bar.step(f"one window {kind} {engine}")
                         if r >= warmup:
                             records.append({"model": model, "setting": "one_window", "variant": kind, "engine": engine,
-                                            "question": q.id, "repeat": r - warmup, **result, "f1": _f1(result, q)})
+                                            "question": q.id, "repeat": r - warmup, **result, **_scores(result, q)})
             # the long article: fast and full reading on every question (agreement), the pipeline
             # and the other engines on the first `long_questions` (they cost a full read each)
             timed_ids = {q.id for q in timed_long}
@@ -338,7 +338,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                             full_reads.append((answers, q.golds))
                         bar.step(f"long {kind} {engine}")
                         records.append({"model": model, "setting": "long_document", "variant": kind, "engine": engine,
-                                        "question": q.id, "repeat": r, **result, "f1": _f1(result, q)})
+                                        "question": q.id, "repeat": r, **result, **_scores(result, q)})
         finally:
             pipeline = None  # frees DeepSparse's compiled copy before the compile check runs
         cores = {}
@@ -372,13 +372,14 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
 
 def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]]],
                        sizes: Sequence[int] = CURVE_SIZES) -> List[dict]:
-    """Fast reading at each size (max_windows), worked out from full reads: agreement, F1, windows read.
+    """Fast reading at each size (max_windows), worked out from full reads: agreement, F1, windows read,
+    and `keeps_right`: how often it keeps full reading's answer where that answer is exactly right.
 
     The engine reads every window on its own, so decoding a full read's logits of the windows that
     fast reading would pick gives exactly what ask(fast=True, max_windows=k) gives, with no engine
     run. `full_reads` holds (full-read Answers, gold answers) pairs.
     """
-    from .evaluate import f1
+    from .evaluate import exact_match, f1
     from .ranking import pick_windows
     from .reading import decode, encode
 
@@ -387,29 +388,37 @@ def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]
         texts = [full.context[w.char_start:w.char_end] for w in full.windows]
         offsets = encode(reader.tokenizer, full.question, full.context, reader.sequence_length, reader.doc_stride).offsets
         prepared.append((full, golds, texts, offsets))
+    right = [bool(golds) and full.best is not None and bool(exact_match(full.best.text, list(golds)))
+             for full, golds, _, _ in prepared]  # full reading's answer is exactly a gold one
     rows = []
     for size in sizes:
-        agreed, scores, shares = 0, [], []
-        for full, golds, texts, offsets in prepared:
+        agreed, kept, scores, shares = 0, 0, [], []
+        for (full, golds, texts, offsets), full_right in zip(prepared, right):
             read = pick_windows(full.question, texts, size)
             found = decode(full.context, np.stack([full.windows[i].start_logits for i in read]),
                            np.stack([full.windows[i].end_logits for i in read]), offsets[read],
                            n_best_size=reader.n_best_size, max_answer_length=reader.max_answer_length)
-            agreed += ((found[0].start, found[0].end) if found else None) == _best_span(full)
+            same = ((found[0].start, found[0].end) if found else None) == _best_span(full)
+            agreed += same
+            kept += same and full_right
             shares.append(len(read) / len(texts))
             if golds:
                 scores.append(100.0 * f1(found[0].text if found else "", list(golds)))
         rows.append({"max_windows": size, "agreement": agreed / len(prepared) if prepared else float("nan"),
+                     "keeps_right": kept / sum(right) if any(right) else float("nan"),
                      "share_read": float(np.mean(shares)) if shares else float("nan"),
                      "f1": float(np.mean(scores)) if scores else float("nan")})
     return rows
 
 
-def _f1(result: dict, question: Question) -> Optional[float]:
-    """SQuAD F1 (0-100) of a run's top answer against the gold answers, when the question has them."""
-    from .evaluate import f1
+def _scores(result: dict, question: Question) -> dict:
+    """SQuAD F1 (0-100) and exact match of a run's top answer, when the question has gold answers."""
+    from .evaluate import exact_match, f1
 
-    return 100.0 * f1(result["answer"] or "", list(question.golds)) if question.golds else None
+    if not question.golds:
+        return {"f1": None, "exact": None}
+    answer, golds = result["answer"] or "", list(question.golds)
+    return {"f1": 100.0 * f1(answer, golds), "exact": bool(exact_match(answer, golds))}
 
 
 def _available_cores() -> int:

@@ -73,13 +73,19 @@ def target_met(key: str, value: Optional[float]) -> Optional[bool]:
 # reading the records
 
 
+def _firsts(records: List[dict], setting: str, variant: str, engine: str, key: str) -> Dict[str, Any]:
+    """Each question's `key` from its first run (questions without it are left out)."""
+    firsts: Dict[str, Any] = {}
+    for r in records:
+        if (r["setting"], r["variant"], r["engine"]) == (setting, variant, engine) and r.get(key) is not None:
+            firsts.setdefault(r["question"], r[key])
+    return firsts
+
+
 def _mean_f1(records: List[dict], setting: str, variant: str, engine: str) -> float:
     """Mean F1 over questions (each question's first run), nan when no gold answers are known."""
-    firsts: Dict[str, float] = {}
-    for r in records:
-        if (r["setting"], r["variant"], r["engine"]) == (setting, variant, engine) and r.get("f1") is not None:
-            firsts.setdefault(r["question"], float(r["f1"]))
-    return sum(firsts.values()) / len(firsts) if firsts else float("nan")
+    firsts = _firsts(records, setting, variant, engine, "f1")
+    return sum(map(float, firsts.values())) / len(firsts) if firsts else float("nan")
 
 
 def _times(records: List[dict], setting: str, variant: str, engine: str, key: str = "seconds") -> Dict[str, List[float]]:
@@ -141,6 +147,7 @@ def summarise(model: str, records: List[dict], engines: Sequence[str], compiles:
     fast_spans = _spans(records, "long_document", "fast", main)
     full_spans = _spans(records, "long_document", "full", main)
     fast_agreement = agreement(fast_spans, full_spans)
+    full_right = {q for q, ok in _firsts(records, "long_document", "full", main, "exact").items() if ok and q in fast_spans}
     if main in compiles:
         c = compiles[main]
         ratios["first_over_second_ask"] = c["first"] / c["second"] if c["second"] > 0 else float("nan")
@@ -156,6 +163,9 @@ def summarise(model: str, records: List[dict], engines: Sequence[str], compiles:
         "model": model, "engines": list(engines), "ratios": ratios, "fast_agreement": fast_agreement,
         "fast_agreed": sum(fast_spans[q] == full_spans.get(q) for q in fast_spans if q in full_spans),
         "fast_compared": sum(1 for q in fast_spans if q in full_spans),
+        # where full reading is exactly right, does fast reading keep its answer?
+        "fast_keeps_right": agreement({q: fast_spans[q] for q in full_right}, full_spans),
+        "fast_kept": sum(fast_spans[q] == full_spans.get(q) for q in full_right), "full_right": len(full_right),
         "f1": {"full": _mean_f1(records, "long_document", "full", main), "fast": _mean_f1(records, "long_document", "fast", main),
                "one_window": _mean_f1(records, "one_window", "kit", main)},
         "identical": identical, "compile": compiles, "load_seconds": load_seconds,
@@ -230,8 +240,8 @@ class BenchReport:
     def fast_curve(self) -> pd.DataFrame:
         """Fast reading at each size on the long article, from the full reads: agreement, F1, share of windows read."""
         rows = [{"model": b["model"], **row} for b in self.models for row in b.get("fast_curve", [])]
-        return pd.DataFrame(rows, columns=["model", "max_windows", "share_read", "agreement", "f1"]).astype(
-            {"share_read": float, "agreement": float, "f1": float})
+        return pd.DataFrame(rows, columns=["model", "max_windows", "share_read", "agreement", "keeps_right", "f1"]).astype(
+            {"share_read": float, "agreement": float, "keeps_right": float, "f1": float})
 
     # -- saving --------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -370,7 +380,7 @@ class BenchReport:
 
 
 _CURVE_TITLE = ("fast reading by size on the long article, worked out from the full reads (share of windows read, "
-                "agreement with full reading, F1 against gold)")
+                "agreement with full reading, agreement where full reading is exactly right, F1 against gold)")
 _STAGE_COLOURS = {"tokenize": "#e9c46a", "engine": "#2a9d8f", "decode": "#e76f51"}
 
 
@@ -418,13 +428,15 @@ def _bench_figure(report: BenchReport, model: Optional[str] = None):
         ax = axes[3]
         sizes = [str(k) for k in curve["max_windows"]]
         ax.plot(sizes, curve["agreement"] * 100, marker="o", color="#2a9d8f", label="same answer as full reading")
+        ax.plot(sizes, curve["keeps_right"] * 100, marker="o", linestyle="--", color="#264653",
+                label="same answer where full reading is right")
         ax.plot(sizes, curve["f1"], marker="s", color="#e76f51", label="F1 against gold")
         ax.plot(sizes, curve["share_read"] * 100, marker=".", linestyle=":", color="#555555", label="windows read")
         ax.set_ylim(0, 105)
         ax.set_xlabel("fast reading: windows read (max_windows)")
         ax.set_ylabel("%")
         ax.set_title("fast reading by size, long article", fontsize=10)
-        ax.legend(fontsize=7, loc="center right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     r = block["ratios"]
     fig.suptitle(f"{block['model']}: kit/pipeline {_fmt(r.get('kit_over_pipeline_one_window'), 'x')} (one window), "
                  f"{_fmt(r.get('kit_over_pipeline_long_document'), 'x')} (long); fast reading "
@@ -501,6 +513,9 @@ def _rows_for(block: dict, records: pd.DataFrame, roof: float) -> List[dict]:
         f"fast {_ms(median_ms('long_document', 'fast', main))} ({_fmt_n(median_ms('long_document', 'fast', main, 'windows_read'))} windows)")
     add("fast reading: same top answer", "fast_agreement", block.get("fast_agreement"), "fraction",
         f"{block.get('fast_agreed', 0)}/{block.get('fast_compared', 0)} questions")
+    if block.get("full_right"):
+        add("fast reading: same answer where full reading is right", "", block.get("fast_keeps_right"), "fraction",
+            f"{block['fast_kept']}/{block['full_right']} questions whose full-reading answer matches a gold answer exactly")
     f1s = {k: _finite(v) for k, v in block.get("f1", {}).items()}
     if f1s.get("full") is not None and f1s.get("fast") is not None:
         add("F1 against gold, long article: fast - full", "", f1s["fast"] - f1s["full"], "points",

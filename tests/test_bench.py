@@ -113,11 +113,11 @@ def test_agreement_and_targets():
 def fake_records():
     rows = []
 
-    def add(setting, variant, engine, question, repeat, seconds, span, engine_s=None, read=None):
+    def add(setting, variant, engine, question, repeat, seconds, span, engine_s=None, read=None, exact=None):
         rows.append({"model": "m", "setting": setting, "variant": variant, "engine": engine, "question": question,
                      "repeat": repeat, "seconds": seconds, "tokenize_s": 0.001, "engine_s": engine_s or seconds * 0.9,
                      "decode_s": 0.001, "windows": read, "windows_read": read, "span": span, "answer": "x",
-                     "f1": 100.0 if span == (7, 9) else 0.0})
+                     "f1": 100.0 if span == (7, 9) else 0.0, "exact": span == (7, 9) if exact is None else exact})
 
     for r, (k, p, o) in enumerate([(0.10, 0.10, 0.20), (0.12, 0.10, 0.22), (0.50, 0.10, 0.20)]):  # kit medians .12
         for q in ("q1", "q2"):
@@ -125,7 +125,7 @@ def fake_records():
             add("one_window", "pipeline", "deepsparse", q, r, p, (1, 2) if q == "q1" else (5, 6))
             add("one_window", "kit", "onnxruntime", q, r, o, (1, 2), read=1)
     for q, same in (("q1", True), ("q2", True), ("q3", False), ("q4", True)):
-        add("long_document", "full", "deepsparse", q, 0, 2.0, (7, 9), engine_s=1.8, read=18)
+        add("long_document", "full", "deepsparse", q, 0, 2.0, (7, 9), engine_s=1.8, read=18, exact=q != "q4")
         add("long_document", "fast", "deepsparse", q, 0, 0.5, (7, 9) if same else (0, 3), read=4)
     add("long_document", "pipeline", "deepsparse", "q1", 0, 1.6, (7, 9))
     add("long_document", "full", "onnxruntime", "q1", 0, 4.0, (7, 9), engine_s=3.6, read=18)
@@ -146,6 +146,8 @@ def test_summary_ratios_from_a_fake_timing_set():
     assert r["first_over_second_ask"] == pytest.approx(80.0)
     assert block["fast_agreement"] == pytest.approx(0.75)
     assert (block["fast_agreed"], block["fast_compared"]) == (3, 4)
+    # full reading is exactly right on q1-q3; fast reading keeps q1 and q2 of those
+    assert (block["fast_kept"], block["full_right"]) == (2, 3) and block["fast_keeps_right"] == pytest.approx(2 / 3)
     assert block["f1"]["full"] == pytest.approx(100.0) and block["f1"]["fast"] == pytest.approx(75.0)
     assert block["identical"]["one_window"] == {"same": 3, "compared": 6}  # q2's pipeline span differs
     assert block["identical"]["long_document"] == {"same": 1, "compared": 1}
@@ -238,13 +240,16 @@ def test_the_fast_reading_curve_agrees_with_the_measured_fast_reads(tiny_report)
 def test_the_curve_decodes_exactly_what_fast_reading_gives(tiny_reader):
     questions = ["When did the run begin?", "Who bought the bank?", "How much was withdrawn on Thursday?"]
     full = [(tiny_reader.ask(q, ARTICLE[:6000]), ["Monday"]) for q in questions]
+    full[0] = (full[0][0], [full[0][0].best.text])  # counted as exactly right: its own answer is the gold one
     rows = {r["max_windows"]: r for r in bench.fast_reading_curve(tiny_reader, full, sizes=[1, 2, 1000])}
     for size in (1, 2):
         fast = [tiny_reader.ask(q, ARTICLE[:6000], fast=True, max_windows=size) for q in questions]
         same = [bench._best_span(f) == bench._best_span(answers) for f, (answers, _) in zip(fast, full)]
         assert rows[size]["agreement"] == pytest.approx(sum(same) / len(same))
+        assert rows[size]["keeps_right"] == float(same[0])  # random weights: "Monday" is never the answer
         assert rows[size]["share_read"] == pytest.approx(np.mean([size / len(a.windows) for a, _ in full]))
     assert rows[1000]["agreement"] == 1.0 and rows[1000]["share_read"] == 1.0  # every window read: full reading
+    assert rows[1000]["keeps_right"] == 1.0
     assert math.isnan(bench.fast_reading_curve(tiny_reader, [], sizes=[1])[0]["agreement"])  # nothing to compare
 
 
