@@ -923,11 +923,14 @@ def _tweak_question(rng: random.Random, q: str) -> str:
     return q
 
 
-def generate(n: int, seed: int = 0, max_per_context: int = 3, embellish: float = 0.0) -> List[QAExample]:
-    """Generate n examples; the same (n, seed, embellish) always gives the same list.
+def generate(n: int, seed: int = 0, max_per_context: int = 3, embellish: float = 0.0,
+             extra_paragraphs: Optional[Tuple[int, int]] = None) -> List[QAExample]:
+    """Generate n examples; the same (n, seed, embellish, extra_paragraphs) always gives the same list.
 
     embellish (0..1) adds openers, appositives, closing clauses and joined sentences, drawn from a
     second random stream so that embellish=0 gives exactly the plain examples of the same seed.
+    extra_paragraphs=(lo, hi) joins lo..hi more paragraphs to every context: long documents whose
+    other paragraphs are distractors of the same kinds (default: 0-2, mostly 0).
     """
     rng = random.Random(seed)
     erng = random.Random(seed * 7919 + 1)
@@ -936,8 +939,11 @@ def generate(n: int, seed: int = 0, max_per_context: int = 3, embellish: float =
     while len(out) < n:
         kind = _pick(rng, KINDS)
         context, triples = _paragraph(rng, kind, erng, embellish)
-        extra = 1 if rng.random() < 0.25 else 0
-        extra += 1 if extra and rng.random() < 0.35 else 0
+        if extra_paragraphs is None:
+            extra = 1 if rng.random() < 0.25 else 0
+            extra += 1 if extra and rng.random() < 0.35 else 0
+        else:
+            extra = rng.randint(*extra_paragraphs)
         for _ in range(extra):  # several paragraphs in one context: longer texts, more distractors
             c2, t2 = _paragraph(rng, _pick(rng, KINDS), erng, embellish)
             shift = len(context) + 1
