@@ -265,7 +265,7 @@ def _rotate(items: List[Any], by: int) -> List[Any]:
 
 
 def _bench_model(model: str, context: str, questions: List[Question], engines: Sequence[str], *, repeats: int,
-                 warmup: int, max_windows: int, sequence_length: Optional[int], doc_stride: Optional[int], long_questions: int,
+                 warmup: int, max_windows: Optional[int], sequence_length: Optional[int], doc_stride: Optional[int], long_questions: int,
                  long_repeats: int, compile_check: bool, progress: bool,
                  num_cores: Optional[int] = None) -> Tuple[dict, List[dict]]:
     from . import load
@@ -280,6 +280,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
         load_seconds[engine] = time.perf_counter() - began
     first = readers[engines[0]]
     sequence_length, doc_stride = first.sequence_length, first.doc_stride  # the model's own when not given
+    max_windows = max_windows or first.fast_windows  # fast reading's own default for that window
     short = {q.id: one_window_context(first, q, context) for q in questions}
     timed_long = questions[: max(long_questions, 0)]
     records: List[dict] = []
@@ -366,6 +367,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
         block["ratios"]["deepsparse_one_core_over_all_cores"] = cores["one_core"] / cores["all_cores"]
     block["random_weights"] = bool(getattr(first, "random_weights", False))
     block["window"] = [sequence_length, doc_stride]
+    block["max_windows"] = max_windows
     block["fast_curve"] = fast_reading_curve(first, full_reads, sizes=sorted(set(CURVE_SIZES) | {max_windows}))
     return block, records
 
@@ -474,7 +476,7 @@ def run(
     engines: Sequence[str] = ("deepsparse", "onnxruntime"),
     repeats: int = 3,
     warmup: int = 1,
-    max_windows: int = 4,
+    max_windows: Optional[int] = None,
     sequence_length: Optional[int] = None,
     doc_stride: Optional[int] = None,
     long_questions: int = 4,
@@ -506,7 +508,7 @@ def run(
     engines = [check_engine_name(e) for e in engines]
     if not models or not engines:
         raise InputError("Give at least one model and one engine to benchmark.")
-    for name, value, least in (("repeats", repeats, 1), ("warmup", warmup, 0), ("max_windows", max_windows, 1),
+    for name, value, least in (("repeats", repeats, 1), ("warmup", warmup, 0), ("max_windows", 1 if max_windows is None else max_windows, 1),
                                ("long_questions", long_questions, 0), ("long_repeats", long_repeats, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise InputError(f"{name}={value!r} must be a whole number, {least} or more.")
@@ -527,7 +529,7 @@ def run(
         blocks.append(block)
         records.extend(recs)
     window = blocks[0]["window"]  # what the first model was read at (its own unless given)
-    settings = {"repeats": repeats, "warmup": warmup, "max_windows": max_windows, "sequence_length": window[0],
+    settings = {"repeats": repeats, "warmup": warmup, "max_windows": blocks[0]["max_windows"], "sequence_length": window[0],
                 "doc_stride": window[1], "long_questions": min(long_questions, len(question_list)),
                 "long_repeats": long_repeats, "questions": len(question_list), "context": context_name,
                 "context_chars": len(text), "engines": list(engines), "load_average_before": load_before,

@@ -303,6 +303,15 @@ def test_fast_reading_reads_only_the_best_windows_and_marks_the_rest_skipped():
     assert min(scores[read]) >= max(np.delete(scores, read))
 
 
+def test_fast_reading_reads_about_1536_tokens_unless_told(tiny_reader):
+    from qa_kit.reader import fast_window_count
+
+    assert [fast_window_count(n) for n in (384, 192, 256, 64, 2048)] == [4, 8, 6, 24, 2]
+    assert tiny_reader.fast_windows == 24  # 64-token windows
+    fast = tiny_reader.ask("Who bought the bank?", BANK_RUN, fast=True)
+    assert len(fast.windows) > 24 and sum(w.read for w in fast.windows) == 24
+
+
 def test_fast_reading_on_a_short_text_is_the_same_as_full_reading(tiny_reader):
     a = tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, top_k=3)
     b = tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, top_k=3, fast=True, max_windows=4)
