@@ -41,6 +41,11 @@ def load_tokenizer(model_dir: Path):
     return tokenizer
 
 
+def model_config(model_dir: Path) -> dict:
+    """The model folder's config.json (the kit reads its window and random-weights flag from it)."""
+    return json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+
+
 def model_window(config: dict, sequence_length: Optional[int] = None,
                  doc_stride: Optional[int] = None) -> Tuple[int, int]:
     """The window to read with: what the caller gave, else what the model's config.json asks for
@@ -74,7 +79,7 @@ class Reader:
         n_best_size: int = 20,
     ):
         check_engine_name(engine)
-        config = json.loads((resolved.model_dir / "config.json").read_text(encoding="utf-8"))
+        config = model_config(resolved.model_dir)
         sequence_length, doc_stride = model_window(config, sequence_length, doc_stride)
         self.source = resolved.source
         self.origin = resolved.origin

@@ -331,7 +331,7 @@ def serve(
     it waits until the server answers and returns the process, with `.url` and `.log_path` set;
     stop it with `stop(process)` (it is also stopped when Python exits).
     """
-    from .reader import model_window
+    from .reader import model_config, model_window
     from .sources import resolve
 
     if not server_extra_installed():
@@ -341,8 +341,7 @@ def serve(
         check_lengths(sequence_length, doc_stride)  # before any download
     _check_port(host, port)
     resolved = resolve(model, timeout=timeout)
-    config = json.loads((resolved.model_dir / "config.json").read_text(encoding="utf-8"))
-    sequence_length, doc_stride = model_window(config, sequence_length, doc_stride)
+    sequence_length, doc_stride = model_window(model_config(resolved.model_dir), sequence_length, doc_stride)
     folder = served_copy(resolved.model_dir, port)
     config_file = folder / "server-config.yaml"  # JSON is YAML, and needs no YAML writer
     config_file.write_text(json.dumps(server_config(folder, sequence_length, doc_stride, num_cores), indent=2))
