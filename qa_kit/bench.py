@@ -378,12 +378,13 @@ def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]
     and `keeps_right`: how often it keeps full reading's answer where that answer is exactly right.
 
     The engine reads every window on its own, so decoding a full read's logits of the windows that
-    fast reading would pick gives exactly what ask(fast=True, max_windows=k) gives, with no engine
-    run. `full_reads` holds (full-read Answers, gold answers) pairs.
+    fast reading would pick (with the reader's own decode_read) gives exactly what
+    ask(fast=True, max_windows=k) gives, with no engine run. `full_reads` holds (full-read
+    Answers, gold answers) pairs.
     """
     from .evaluate import exact_match, f1
     from .ranking import pick_windows
-    from .reading import decode, encode
+    from .reading import encode
 
     prepared = []  # per question: the full read, its golds, window texts and token offsets (tokenized once)
     for full, golds in full_reads:
@@ -397,9 +398,8 @@ def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]
         agreed, kept, scores, shares = 0, 0, [], []
         for (full, golds, texts, offsets), full_right in zip(prepared, right):
             read = pick_windows(full.question, texts, size)
-            found = decode(full.context, np.stack([full.windows[i].start_logits for i in read]),
-                           np.stack([full.windows[i].end_logits for i in read]), offsets[read],
-                           n_best_size=reader.n_best_size, max_answer_length=reader.max_answer_length)
+            found = reader.decode_read(full.context, np.stack([full.windows[i].start_logits for i in read]),
+                                       np.stack([full.windows[i].end_logits for i in read]), offsets, read)
             same = ((found[0].start, found[0].end) if found else None) == _best_span(full)
             agreed += same
             kept += same and full_right

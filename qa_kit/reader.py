@@ -11,7 +11,9 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from .engines import Engine, check_engine_name, get_engine
 from .errors import InputError, SourceError
@@ -19,7 +21,7 @@ from dataclasses import replace
 
 from .ranking import pick_windows
 from .reading import attach_logits, check_lengths, decode, encode
-from .results import Answers
+from .results import Answer, Answers
 from .sources import ResolvedModel, resolve
 
 DEFAULT_SEQUENCE_LENGTH, DEFAULT_DOC_STRIDE = 384, 128
@@ -128,11 +130,7 @@ class Reader:
         tokenized = time.perf_counter()
         start_logits, end_logits = self.engine.run({k: v[read] for k, v in encoded.features.items()})
         ran = time.perf_counter()
-        answers = decode(
-            context, start_logits, end_logits, encoded.offsets[read], top_k=top_k,
-            n_best_size=self.n_best_size, max_answer_length=self.max_answer_length,
-        )
-        answers = [replace(a, window=read[a.window]) for a in answers]  # back to document window numbers
+        answers = self.decode_read(context, start_logits, end_logits, encoded.offsets, read, top_k)
         done = time.perf_counter()
         return Answers(
             question=question,
@@ -144,6 +142,14 @@ class Reader:
             windows=attach_logits(windows, read, start_logits, end_logits),
             warning=RANDOM_WEIGHTS_NOTE if self.random_weights else None,
         )
+
+    def decode_read(self, context: str, start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndarray,
+                    read: Sequence[int], top_k: int = 1) -> List[Answer]:
+        """The best spans from the logits of the windows `read` (one row each), with this reader's
+        n-best and answer-length limits; answers carry document window numbers."""
+        answers = decode(context, start_logits, end_logits, offsets[list(read)], top_k=top_k,
+                         n_best_size=self.n_best_size, max_answer_length=self.max_answer_length)
+        return [replace(a, window=read[a.window]) for a in answers]
 
     def __repr__(self) -> str:
         return (f"Reader({self.source!r}, engine={self.engine_name!r}, sequence_length={self.sequence_length}, "
