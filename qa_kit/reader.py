@@ -17,15 +17,16 @@ import numpy as np
 
 from .engines import Engine, check_engine_name, get_engine
 from .errors import InputError, SourceError
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from .ranking import pick_windows
+from .ranking import rank_windows
 from .reading import attach_logits, check_lengths, decode, encode
 from .results import Answer, Answers
 from .sources import ResolvedModel, resolve
 
 DEFAULT_SEQUENCE_LENGTH, DEFAULT_DOC_STRIDE = 384, 128
 FAST_READ_TOKENS = 1536  # fast reading's default budget: 4 windows of 384 tokens, 8 of 192
+FAST_READ_MOST = 0.5  # an unsure fast reading reads on, but never past this share of the windows
 RANDOM_WEIGHTS_NOTE = "this model has random weights: its answers mean nothing (it exists to test the kit)"
 
 
@@ -66,6 +67,41 @@ def fast_window_count(sequence_length: int) -> int:
     return max(2, round(FAST_READ_TOKENS / sequence_length))
 
 
+def check_confident_score(score: object) -> float:
+    """A confident score must be a number: a raw start + end logit (-inf: never read on)."""
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or score != score:
+        raise InputError(f"confident_score={score!r} must be a number: a raw answer score such as 11.0, "
+                         "or -inf to read only max_windows.")
+    return float(score)
+
+
+@dataclass
+class Reading:
+    """What reading some of a text's windows gave: which were read (document order), their logits,
+    the answers, and in how many rounds and how long."""
+
+    read: List[int]
+    start_logits: np.ndarray
+    end_logits: np.ndarray
+    answers: List[Answer]
+    rounds: int
+    engine_seconds: float
+    decode_seconds: float
+
+    def note(self, total: int, first: int, confident_score: Optional[float]) -> Optional[str]:
+        """Why fast reading read more than its first windows, for the result; None when it did not."""
+        if self.rounds == 1 or confident_score is None:
+            return None
+        best = f"{self.answers[0].score:.1f}" if self.answers else "none"
+        if self.answers and self.answers[0].score >= confident_score:
+            return (f"Fast reading read {len(self.read)} of {total} windows: the best answer in the first {first} "
+                    f"scored below this model's confident score ({confident_score:.1f}), so it read on "
+                    f"until one scored {best}.")
+        return (f"Fast reading read {len(self.read)} of {total} windows and stopped there: no answer reached "
+                f"this model's confident score ({confident_score:.1f}), the best scored {best}. "
+                f"Reading every window (fast off) may find a better one.")
+
+
 class Reader:
     """A question-answering model ready to answer: `reader.ask(question, context, top_k=1)`."""
 
@@ -92,6 +128,9 @@ class Reader:
         self.max_answer_length = max_answer_length
         self.n_best_size = n_best_size
         self.random_weights = bool(config.get("qa_kit_random_weights", False))
+        # fast reading reads on while the best answer scores below this (None: never reads on)
+        confident = config.get("qa_kit_defaults", {}).get("fast_confident_score")
+        self.confident_score: Optional[float] = None if confident is None else check_confident_score(confident)
         self.tokenizer = load_tokenizer(self.model_dir)
         self._tokenizing = threading.Lock()
         self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, num_cores)
@@ -107,12 +146,14 @@ class Reader:
         return fast_window_count(self.sequence_length)
 
     def ask(self, question: str, context: str, top_k: int = 1, *, fast: bool = False,
-            max_windows: Optional[int] = None) -> Answers:
+            max_windows: Optional[int] = None, confident_score: Optional[float] = None) -> Answers:
         """Answer a question from a context: the top-k spans, best first, with stage timings.
 
-        With `fast=True` a long context is read only in its `max_windows` windows (default:
-        `fast_windows`) that share the most words with the question (BM25); the others are
-        skipped and marked so on the result.
+        With `fast=True` a long context is read best windows first, ranked by the words they share
+        with the question (BM25): `max_windows` of them (default: `fast_windows`), then as many
+        again while the best answer scores below `confident_score` (default: the reader's, from the
+        model's config; -inf reads no more), never past half the windows. Skipped windows are
+        marked so on the result.
         """
         if not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
@@ -120,28 +161,69 @@ class Reader:
             max_windows = self.fast_windows
         if not isinstance(max_windows, int) or max_windows < 1:
             raise InputError(f"max_windows={max_windows!r} must be a whole number, 1 or more.")
+        sure = self.confident_score if confident_score is None else check_confident_score(confident_score)
+        if sure == float("-inf"):
+            sure = None  # the caller wants exactly max_windows read
         began = time.perf_counter()
         with self._tokenizing:  # a fast tokenizer used from two threads at once fails ("Already borrowed")
             encoded = encode(self.tokenizer, question, context, self.sequence_length, self.doc_stride)
         windows = encoded.windows()
-        read = list(range(len(windows)))
+        order, first = list(range(len(windows))), len(windows)
         if fast and len(windows) > max_windows:
-            read = pick_windows(question, [context[w.char_start:w.char_end] for w in windows], max_windows)
+            order = rank_windows(question, [context[w.char_start:w.char_end] for w in windows])
+            first = max_windows
         tokenized = time.perf_counter()
-        start_logits, end_logits = self.engine.run({k: v[read] for k, v in encoded.features.items()})
-        ran = time.perf_counter()
-        answers = self.decode_read(context, start_logits, end_logits, encoded.offsets, read, top_k)
+
+        def run(indexes: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+            return self.engine.run({k: v[indexes] for k, v in encoded.features.items()})
+
+        reading = self.read_windows(context, encoded.offsets, order, run, top_k, first=first, confident_score=sure)
         done = time.perf_counter()
         return Answers(
             question=question,
             context=context,
-            answers=answers,
+            answers=reading.answers,
             model=self.source,
             engine=self.engine_name,
-            timings={"tokenize": tokenized - began, "engine": ran - tokenized, "decode": done - ran, "total": done - began},
-            windows=attach_logits(windows, read, start_logits, end_logits),
+            timings={"tokenize": tokenized - began, "engine": reading.engine_seconds,
+                     "decode": reading.decode_seconds, "total": done - began},
+            windows=attach_logits(windows, reading.read, reading.start_logits, reading.end_logits),
             warning=RANDOM_WEIGHTS_NOTE if self.random_weights else None,
+            note=reading.note(len(windows), first, sure),
         )
+
+    def read_windows(self, context: str, offsets: np.ndarray, order: Sequence[int],
+                     run: Callable[[List[int]], Tuple[np.ndarray, np.ndarray]], top_k: int = 1, *,
+                     first: Optional[int] = None, confident_score: Optional[float] = None) -> "Reading":
+        """Read windows in `order` (best first): `first` of them, then `first` more at a time while the
+        best answer scores below `confident_score`, up to half of them (or `first`, if more).
+
+        `run(indexes)` gives those windows' start and end logits: the engine in `ask`, stored logits
+        in the benchmark's fast-reading curve, so both read alike.
+        """
+        total = len(order)
+        first = total if first is None else min(first, total)
+        most = first if confident_score is None else max(first, int(total * FAST_READ_MOST))
+        logits: dict = {}  # window index -> (start logits, end logits)
+        engine_seconds = decode_seconds = 0.0
+        size, rounds = first, 0
+        while True:
+            batch = sorted(order[len(logits):size])
+            began = time.perf_counter()
+            start, end = run(batch)
+            ran = time.perf_counter()
+            logits.update((index, (start[row], end[row])) for row, index in enumerate(batch))
+            read = sorted(logits)
+            start_logits = np.stack([logits[i][0] for i in read])
+            end_logits = np.stack([logits[i][1] for i in read])
+            answers = self.decode_read(context, start_logits, end_logits, offsets, read, top_k)
+            engine_seconds += ran - began
+            decode_seconds += time.perf_counter() - ran
+            rounds += 1
+            sure = confident_score is None or bool(answers) and answers[0].score >= confident_score
+            if sure or size >= most:
+                return Reading(read, start_logits, end_logits, answers, rounds, engine_seconds, decode_seconds)
+            size = min(most, size + first)
 
     def decode_read(self, context: str, start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndarray,
                     read: Sequence[int], top_k: int = 1) -> List[Answer]:

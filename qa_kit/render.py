@@ -311,6 +311,13 @@ def warning_html(warning: Optional[str]) -> str:
     return f'<div class="qa-kit-warning" role="alert" style="{WARNING_STYLE}">⚠ {escape_text(warning)}</div>'
 
 
+def note_html(note: Optional[str]) -> str:
+    """A quiet line for what is worth knowing about a result (why fast reading read on, a server's limits)."""
+    if not note:
+        return ""
+    return f'<div class="qa-kit-note" style="{MUTED};font-size:0.9em">ⓘ {escape_text(note)}</div>'
+
+
 def timings_text(timings: Mapping[str, float]) -> str:
     """'tokenize 1.2 ms · engine 30.4 ms · decode 0.8 ms · total 32.4 ms' from seconds."""
     order = [k for k in ("tokenize", "engine", "decode", "total") if k in timings]
@@ -351,8 +358,7 @@ def answers_html(answers: Any) -> str:
               f'{" · " + escape_text(answers.engine) if answers.engine else ""}</div>'
               f'<div style="font-weight:600;margin:2px 0">Q: {escape_text(answers.question)}</div>')
     parts = ['<div class="qa-kit-answers">', warning_html(answers.warning), header]
-    if getattr(answers, "note", None):
-        parts.append(f'<div class="qa-kit-note" style="{MUTED};font-size:0.9em">ⓘ {escape_text(answers.note)}</div>')
+    parts.append(note_html(getattr(answers, "note", None)))
     best = answers.best
     parts.append(best_answer_html(answers))
     if best is not None:

@@ -30,7 +30,8 @@ from .charts import Chart, topk_chart, warning_of
 from .engines import ENGINES, check_engine_name
 from .errors import InputError, QAKitError
 from .reader import load
-from .render import LONG_CONTEXT, best_answer_html, escape_text, highlight, timings_text, warning_html
+from .render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, note_html, timings_text,
+                     warning_html)
 from .results import Answers
 from .sources import DATA_DIR, default_model, network_timeout, source_kind
 
@@ -226,7 +227,8 @@ class Explorer:
                                  description="Engine", layout=w.Layout(width="220px"), style=_WIDE)
         self.top_k = w.IntSlider(value=top_k, min=1, max=10, description="Top k", continuous_update=False,
                                  layout=w.Layout(width="260px"), style=_WIDE)
-        self.fast = w.Checkbox(value=False, description="Fast reading (long texts: best windows only)",
+        self.fast = w.Checkbox(value=False, description="Fast reading (long texts: best windows first)",
+                               tooltip="Reads the windows sharing most words with the question; reads on while the model is unsure",
                                indent=False, layout=w.Layout(width="auto"))
         self.model_info = w.HTML(layout=_FULL)
         self.sample = w.Dropdown(options=[OWN_TEXT] + list(self._texts), value=OWN_TEXT, description="Text",
@@ -493,7 +495,7 @@ class Explorer:
     @staticmethod
     def _answer_html(answers: Answers) -> str:
         context = answers.context
-        parts = [warning_html(answers.warning), best_answer_html(answers)]
+        parts = [warning_html(answers.warning), note_html(answers.note), best_answer_html(answers)]
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         body = highlight(context, list(answers), window=window, title=f"Q: {answers.question}")
         return "".join(parts) + _scroll(body)

@@ -8,6 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "data" / "models" / "tiny-random-bert"
+DEMO = REPO / "data" / "models" / "demo-minilm"
 # Short windows make long-text code paths cheap to reach with the tiny model.
 SHORT = {"sequence_length": 64, "doc_stride": 16}
 
@@ -28,6 +29,14 @@ def tiny_reader():
     import qa_kit
 
     return qa_kit.load(str(TINY), **SHORT)
+
+
+@pytest.fixture(scope="session")
+def demo_reader():
+    """The repo's trained demo model (real weights) at its own 160/80 window."""
+    import qa_kit
+
+    return qa_kit.load(str(DEMO))
 
 
 @pytest.fixture(scope="session")

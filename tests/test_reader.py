@@ -318,6 +318,69 @@ def test_fast_reading_on_a_short_text_is_the_same_as_full_reading(tiny_reader):
     assert list(a) == list(b) and all(w.read for w in b.windows)
 
 
+def test_unsure_fast_reading_reads_on_in_rounds_but_never_past_half(tiny_reader):
+    from qa_kit.ranking import rank_windows
+
+    question = "Who bought the bank?"
+    exact = tiny_reader.ask(question, BANK_RUN, fast=True, max_windows=5, confident_score=float("-inf"))
+    total = len(exact.windows)
+    assert sum(w.read for w in exact.windows) == 5 and exact.note is None  # -inf: never reads on
+    unsure = tiny_reader.ask(question, BANK_RUN, fast=True, max_windows=5, confident_score=1e9)  # nothing scores that
+    order = rank_windows(question, [BANK_RUN[w.char_start:w.char_end] for w in unsure.windows])
+    assert total > 20 and sorted(w.index for w in unsure.windows if w.read) == sorted(order[: total // 2])
+    assert f"read {total // 2} of {total} windows and stopped there" in unsure.note
+    assert "1000000000.0" in unsure.note and f"the best scored {unsure.best.score:.1f}" in unsure.note
+    # a short text is read whole in one round, whatever the score
+    short = tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, fast=True, max_windows=4, confident_score=1e9)
+    assert all(w.read for w in short.windows) and short.note is None
+
+
+@pytest.mark.parametrize("bad", ["high", True, float("nan"), None])
+def test_a_confident_score_must_be_a_number(tiny_reader, bad):
+    if bad is None:  # None means "the reader's own", which for the tiny model is: never read on
+        assert tiny_reader.confident_score is None
+        return
+    with pytest.raises(qa_kit.InputError, match="confident_score=.* must be a number"):
+        tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, fast=True, confident_score=bad)
+
+
+def test_the_demo_model_reads_on_only_when_its_first_answer_is_unsure(demo_reader):
+    """Real weights: a confident first answer stops fast reading at its first windows; an unsure one
+    makes it read on until an answer reaches the model's confident score (from its config.json)."""
+    sure_score = demo_reader.confident_score
+    first_windows = demo_reader.fast_windows
+    assert sure_score is not None and first_windows == 10
+    sure = "Who was the chief executive of Corrow Valley Bank?"
+    first = demo_reader.ask(sure, BANK_RUN, fast=True, confident_score=float("-inf"))
+    fast = demo_reader.ask(sure, BANK_RUN, fast=True)
+    assert first.best.score >= sure_score and sum(w.read for w in fast.windows) == first_windows
+    assert fast.best == first.best and fast.note is None
+    unsure = "What was the deposit insurance limit?"
+    first = demo_reader.ask(unsure, BANK_RUN, fast=True, confident_score=float("-inf"))
+    fast = demo_reader.ask(unsure, BANK_RUN, fast=True)
+    full = demo_reader.ask(unsure, BANK_RUN)
+    read = sum(w.read for w in fast.windows)
+    assert first.best.score < sure_score <= fast.best.score
+    assert first_windows < read <= len(fast.windows) // 2
+    assert (fast.best.start, fast.best.end) == (full.best.start, full.best.end)  # what reading everything finds
+    assert f"read {read} of {len(fast.windows)} windows" in fast.note and "so it read on" in fast.note
+
+
+def test_a_model_may_name_its_confident_score(tmp_path):
+    import shutil
+
+    folder = tmp_path / "sure-at-7"
+    shutil.copytree(TINY, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["qa_kit_defaults"] = {"fast_confident_score": 7}
+    (folder / "config.json").write_text(json.dumps(config))
+    assert qa_kit.load(str(folder)).confident_score == 7.0
+    config["qa_kit_defaults"] = {"fast_confident_score": "seven"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(qa_kit.InputError, match="confident_score='seven'"):
+        qa_kit.load(str(folder))
+
+
 def test_a_model_may_name_the_window_it_reads_best_at(tmp_path):
     import shutil
 
