@@ -40,6 +40,7 @@ import pandas as pd
 from .bench_report import (  # noqa: F401  (the report's names, importable from here too)
     RATIO_KEYS, TARGETS, BenchReport, agreement, median_of, medians, summarise, target_met, time_ratio,
 )
+from .calibrate import fast_reading_curve  # noqa: F401  (the benchmark's curve, importable from here too)
 from .errors import InputError
 from .results import Answers
 
@@ -267,7 +268,7 @@ def _rotate(items: List[Any], by: int) -> List[Any]:
 def _bench_model(model: str, context: str, questions: List[Question], engines: Sequence[str], *, repeats: int,
                  warmup: int, max_windows: Optional[int], sequence_length: Optional[int], doc_stride: Optional[int], long_questions: int,
                  long_repeats: int, compile_check: bool, progress: bool,
-                 num_cores: Optional[int] = None) -> Tuple[dict, List[dict]]:
+                 num_cores: Optional[int] = None, confident_score: Optional[float] = None) -> Tuple[dict, List[dict]]:
     from . import load
     from .flops import count_flops
 
@@ -281,6 +282,9 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
     first = readers[engines[0]]
     sequence_length, doc_stride = first.sequence_length, first.doc_stride  # the model's own when not given
     max_windows = max_windows or first.fast_windows  # fast reading's own default for that window
+    if confident_score is not None:  # else the model's own (from its config), as ask() uses
+        for reader in readers.values():
+            reader.confident_score = None if confident_score == float("-inf") else float(confident_score)
     short = {q.id: one_window_context(first, q, context) for q in questions}
     timed_long = questions[: max(long_questions, 0)]
     records: List[dict] = []
@@ -368,49 +372,10 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
     block["random_weights"] = bool(getattr(first, "random_weights", False))
     block["window"] = [sequence_length, doc_stride]
     block["max_windows"] = max_windows
-    block["fast_curve"] = fast_reading_curve(first, full_reads, sizes=sorted(set(CURVE_SIZES) | {max_windows}))
+    block["confident_score"] = first.confident_score
+    block["fast_curve"] = fast_reading_curve(first, full_reads, sizes=sorted(set(CURVE_SIZES) | {max_windows}),
+                                             confident_score=first.confident_score)
     return block, records
-
-
-def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]]],
-                       sizes: Sequence[int] = CURVE_SIZES) -> List[dict]:
-    """Fast reading at each size (max_windows), worked out from full reads: agreement, F1, windows read,
-    and `keeps_right`: how often it keeps full reading's answer where that answer is exactly right.
-
-    The engine reads every window on its own, so decoding a full read's logits of the windows that
-    fast reading would pick (with the reader's own decode_read) gives exactly what
-    ask(fast=True, max_windows=k) gives, with no engine run. `full_reads` holds (full-read
-    Answers, gold answers) pairs.
-    """
-    from .evaluate import exact_match, f1
-    from .ranking import pick_windows
-    from .reading import encode
-
-    prepared = []  # per question: the full read, its golds, window texts and token offsets (tokenized once)
-    for full, golds in full_reads:
-        texts = [full.context[w.char_start:w.char_end] for w in full.windows]
-        offsets = encode(reader.tokenizer, full.question, full.context, reader.sequence_length, reader.doc_stride).offsets
-        prepared.append((full, golds, texts, offsets))
-    right = [bool(golds) and full.best is not None and bool(exact_match(full.best.text, list(golds)))
-             for full, golds, _, _ in prepared]  # full reading's answer is exactly a gold one
-    rows = []
-    for size in sizes:
-        agreed, kept, scores, shares = 0, 0, [], []
-        for (full, golds, texts, offsets), full_right in zip(prepared, right):
-            read = pick_windows(full.question, texts, size)
-            found = reader.decode_read(full.context, np.stack([full.windows[i].start_logits for i in read]),
-                                       np.stack([full.windows[i].end_logits for i in read]), offsets, read)
-            same = ((found[0].start, found[0].end) if found else None) == _best_span(full)
-            agreed += same
-            kept += same and full_right
-            shares.append(len(read) / len(texts))
-            if golds:
-                scores.append(100.0 * f1(found[0].text if found else "", list(golds)))
-        rows.append({"max_windows": size, "agreement": agreed / len(prepared) if prepared else float("nan"),
-                     "keeps_right": kept / sum(right) if any(right) else float("nan"),
-                     "share_read": float(np.mean(shares)) if shares else float("nan"),
-                     "f1": float(np.mean(scores)) if scores else float("nan")})
-    return rows
 
 
 def _scores(result: dict, question: Question) -> dict:
@@ -477,6 +442,7 @@ def run(
     repeats: int = 3,
     warmup: int = 1,
     max_windows: Optional[int] = None,
+    confident_score: Optional[float] = None,
     sequence_length: Optional[int] = None,
     doc_stride: Optional[int] = None,
     long_questions: int = 4,
@@ -495,8 +461,11 @@ def run(
     `num_cores` goes to every engine and the pipeline (None: all cores); on a small machine
     that other work keeps busy, 1 core can be faster than 2 for both engines. The window is the
     one load() picks (the model's own, else 384/128) unless `sequence_length`/`doc_stride` say.
+    Fast reading reads `max_windows` windows first and reads on below `confident_score` (None:
+    each model's own, as ask() does; -inf: never reads on).
     """
     from .engines import check_engine_name
+    from .reader import check_confident_score
     from .flops import cpu_info, dense_roof
     from .sources import default_model
 
@@ -512,6 +481,8 @@ def run(
                                ("long_questions", long_questions, 0), ("long_repeats", long_repeats, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise InputError(f"{name}={value!r} must be a whole number, {least} or more.")
+    if confident_score is not None:
+        check_confident_score(confident_score)
     text, context_name = _read_context(context)
     question_list = _load_questions(questions, text)
     try:
@@ -525,11 +496,13 @@ def run(
         block, recs = _bench_model(
             model, text, question_list, engines, repeats=repeats, warmup=warmup, max_windows=max_windows,
             sequence_length=sequence_length, doc_stride=doc_stride, long_questions=long_questions,
-            long_repeats=long_repeats, compile_check=compile_check, progress=progress, num_cores=num_cores)
+            long_repeats=long_repeats, compile_check=compile_check, progress=progress, num_cores=num_cores,
+            confident_score=confident_score)
         blocks.append(block)
         records.extend(recs)
     window = blocks[0]["window"]  # what the first model was read at (its own unless given)
-    settings = {"repeats": repeats, "warmup": warmup, "max_windows": blocks[0]["max_windows"], "sequence_length": window[0],
+    settings = {"repeats": repeats, "warmup": warmup, "max_windows": blocks[0]["max_windows"],
+                "confident_score": blocks[0]["confident_score"], "sequence_length": window[0],
                 "doc_stride": window[1], "long_questions": min(long_questions, len(question_list)),
                 "long_repeats": long_repeats, "questions": len(question_list), "context": context_name,
                 "context_chars": len(text), "engines": list(engines), "load_average_before": load_before,
@@ -539,8 +512,10 @@ def run(
 
 
 def cli_bench(models: Optional[Sequence[str]] = None, context_file: Optional[str] = None, as_json: bool = False,
-              repeats: int = 3, *, num_cores: Optional[int] = None, progress: bool = True, servers: int = 0) -> str:
-    """What `qa-kit bench [--model M ...] [--context-file F] [--json] [--repeats N] [--num-cores C]` prints."""
+              repeats: int = 3, *, num_cores: Optional[int] = None, progress: bool = True, servers: int = 0,
+              max_windows: Optional[int] = None, confident_score: Optional[float] = None) -> str:
+    """What `qa-kit bench [--model M ...] [--context-file F] [--json] [--repeats N] [--num-cores C]
+    [--max-windows N] [--confident-score S|off]` prints."""
     context = None
     if context_file:
         context = Path(context_file)
@@ -554,7 +529,7 @@ def cli_bench(models: Optional[Sequence[str]] = None, context_file: Optional[str
                 f"{scaling['servers']} servers {scaling['all_servers_qps']:.2f} q/s "
                 f"({scaling['speedup']:.2f}x), one core per server")
     report = run(list(models) if models else None, context=context, repeats=repeats, num_cores=num_cores,
-                 progress=progress)
+                 progress=progress, max_windows=max_windows, confident_score=confident_score)
     if as_json:
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
     return str(report)

@@ -462,7 +462,9 @@ def _settings_line(s: dict) -> str:
             f"{s.get('num_cores') or 'all'} cores per engine, "
             f"{s.get('questions')} questions x {s.get('repeats')} repeats (+{s.get('warmup')} warm-up) on one window; "
             f"long article ({s.get('context_chars')} chars): fast/full on every question, pipeline and other engines on "
-            f"{s.get('long_questions')} x {s.get('long_repeats')}; fast reading reads {s.get('max_windows')} windows")
+            f"{s.get('long_questions')} x {s.get('long_repeats')}; fast reading reads {s.get('max_windows')} windows"
+            + (f", then as many again while the best answer scores below {s['confident_score']:.2f} (at most half)"
+               if s.get("confident_score") is not None else ""))
 
 
 def _rows_for(block: dict, records: pd.DataFrame, roof: float) -> List[dict]:

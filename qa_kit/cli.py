@@ -65,11 +65,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_or_off(text: str) -> float:
+    """A confident score from the command line: a number, or "off" (never read on)."""
+    return float("-inf") if text.strip().lower() == "off" else float(text)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import cli_bench
 
     print(cli_bench(args.model, args.context_file, as_json=args.json, repeats=args.repeats,
-                    num_cores=args.num_cores, progress=not args.json, servers=args.servers))
+                    num_cores=args.num_cores, progress=not args.json, servers=args.servers,
+                    max_windows=args.max_windows, confident_score=args.confident_score))
     return 0
 
 
@@ -123,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--context-file", "-f", help="the long text to read (default: data/texts/bank_run.txt)")
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement (medians are shown)")
     bench.add_argument("--num-cores", type=int, help="cores DeepSparse may use (default: all)")
+    bench.add_argument("--max-windows", type=int, help="windows fast reading reads first (default: about 1,536 tokens)")
+    bench.add_argument("--confident-score", type=_score_or_off, metavar="S|off",
+                       help="fast reading reads on while the best answer scores below S (default: the model's own; off: never)")
     bench.add_argument("--servers", type=int, default=0,
                        help="instead: questions/s of one DeepSparse server against N of them (server extra)")
     bench.add_argument("--json", action="store_true", help="print one JSON object (ratios under 'ratios')")

@@ -252,6 +252,14 @@ def test_the_curve_decodes_exactly_what_fast_reading_gives(tiny_reader):
         assert rows[size]["share_read"] == pytest.approx(np.mean([size / len(a.windows) for a, _ in full]))
     assert rows[1000]["agreement"] == 1.0 and rows[1000]["share_read"] == 1.0  # every window read: full reading
     assert rows[1000]["keeps_right"] == 1.0
+    # reading on while unsure: the curve reads on exactly as ask does
+    sure = float(np.median([a.best.score for a, _ in full]))
+    rows = {r["max_windows"]: r for r in bench.fast_reading_curve(tiny_reader, full, sizes=[1, 2], confident_score=sure)}
+    for size in (1, 2):
+        fast = [tiny_reader.ask(q, ARTICLE[:6000], fast=True, max_windows=size, confident_score=sure) for q in questions]
+        assert rows[size]["share_read"] == pytest.approx(np.mean([sum(w.read for w in f.windows) / len(f.windows) for f in fast]))
+        same = [bench._best_span(f) == bench._best_span(answers) for f, (answers, _) in zip(fast, full)]
+        assert rows[size]["agreement"] == pytest.approx(sum(same) / len(same))
     assert math.isnan(bench.fast_reading_curve(tiny_reader, [], sizes=[1])[0]["agreement"])  # nothing to compare
 
 

@@ -55,7 +55,7 @@ def test_bench_prints_one_json_object_with_the_ratios(tmp_path):
     text = tmp_path / "text.txt"
     text.write_text("The harbour bridge opened in 1932 after nine years of work. " * 40, encoding="utf-8")
     done = qa_kit("bench", "--model", "tiny-random-bert", "--context-file", str(text), "--repeats", "1", "--json",
-                  timeout=400)
+                  "--max-windows", "2", "--confident-score", "9.5", timeout=400)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     for key in ("kit_over_pipeline_one_window", "kit_over_pipeline_long_document", "deepsparse_over_onnxruntime",
@@ -63,3 +63,11 @@ def test_bench_prints_one_json_object_with_the_ratios(tmp_path):
         assert key in report["ratios"]
         assert report["ratios"][key] > 0
     assert 0 <= report["fast_agreement"] <= 1
+    assert (report["settings"]["max_windows"], report["settings"]["confident_score"]) == (2, 9.5)
+
+
+def test_bench_takes_off_for_a_fast_reading_that_never_reads_on():
+    from qa_kit.cli import build_parser
+
+    assert build_parser().parse_args(["bench", "--confident-score", "off"]).confident_score == float("-inf")
+    assert build_parser().parse_args(["bench", "--confident-score", "11.5"]).confident_score == 11.5
