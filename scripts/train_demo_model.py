@@ -11,6 +11,7 @@ needs only onnxruntime (or deepsparse) and transformers, so the kit's own venv c
     python scripts/train_demo_model.py eval --ckpt /tmp/demo-real --squad data/questions/*.json
     python scripts/train_demo_model.py eval --onnx data/models/demo-minilm/model.onnx \
         --squad data/questions/*.json --eval-len 160 256 384 [--engine deepsparse]
+    python scripts/train_demo_model.py calibrate --model data/models/demo-minilm --write
 """
 from __future__ import annotations
 
@@ -389,6 +390,27 @@ def evaluate(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     return report
 
 
+def calibrate(args: argparse.Namespace) -> None:
+    """Fast reading's confident score for an exported model, from generated long documents (never
+    the kit's hand-written sets), written to its config.json under qa_kit_defaults with --write."""
+    import qa_kit
+    from qa_kit.calibrate import calibrate as confident_score
+
+    examples = gen.generate(args.n, seed=args.seed, max_per_context=1, embellish=0.6,
+                            extra_paragraphs=tuple(args.extra_paragraphs))
+    reader = qa_kit.load(args.model)
+    began = time.time()
+    found = confident_score(reader, [e.question for e in examples], [e.context for e in examples],
+                            agreement=args.agreement)
+    print(found, f"({time.time() - began:.0f} s)")
+    if args.write:
+        config_path = Path(args.model) / "config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config.setdefault("qa_kit_defaults", {})["fast_confident_score"] = round(found.score, 2)
+        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote fast_confident_score {round(found.score, 2)} to {config_path}")
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -434,8 +456,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     e.add_argument("--predictions", help="write every predicted answer as JSON here")
     e.add_argument("--engine", choices=["onnxruntime", "deepsparse"], default="onnxruntime",
                    help="engine for --onnx")
+    c = sub.add_parser("calibrate", help="fast reading's confident score, from generated long documents")
+    c.add_argument("--model", required=True, help="an exported model folder")
+    c.add_argument("--n", type=int, default=240, help="generated questions, one per long document")
+    c.add_argument("--seed", type=int, default=20261127)
+    c.add_argument("--extra-paragraphs", type=int, nargs=2, default=[25, 40], metavar=("LO", "HI"))
+    c.add_argument("--agreement", type=float, default=0.98)
+    c.add_argument("--write", action="store_true", help="write the score into the model's config.json")
     args = ap.parse_args(argv)
-    if args.cmd == "train":
+    if args.cmd == "calibrate":
+        calibrate(args)
+    elif args.cmd == "train":
         train(args)
     elif args.cmd == "export":
         export(args)
