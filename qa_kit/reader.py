@@ -128,9 +128,13 @@ class Reader:
         self.max_answer_length = max_answer_length
         self.n_best_size = n_best_size
         self.random_weights = bool(config.get("qa_kit_random_weights", False))
-        # fast reading reads on while the best answer scores below this (None: never reads on)
+        # fast reading reads on while the best answer scores below this (None: never reads on); a
+        # model's own score was calibrated at its own window, and raw scores shift with the window
         confident = config.get("qa_kit_defaults", {}).get("fast_confident_score")
-        self.confident_score: Optional[float] = None if confident is None else check_confident_score(confident)
+        confident = None if confident is None else check_confident_score(confident)
+        if (sequence_length, doc_stride) != model_window(config):
+            confident = None
+        self.confident_score: Optional[float] = confident
         self.tokenizer = load_tokenizer(self.model_dir)
         self._tokenizing = threading.Lock()
         self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, num_cores)
@@ -152,8 +156,8 @@ class Reader:
         With `fast=True` a long context is read best windows first, ranked by the words they share
         with the question (BM25): `max_windows` of them (default: `fast_windows`), then as many
         again while the best answer scores below `confident_score` (default: the reader's, from the
-        model's config; -inf reads no more), never past half the windows. Skipped windows are
-        marked so on the result.
+        model's config when read at the model's own window; -inf reads no more), never past half
+        the windows. Skipped windows are marked so on the result; `note` says why it read on.
         """
         if not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")

@@ -375,10 +375,12 @@ def test_a_model_may_name_its_confident_score(tmp_path):
     config["qa_kit_defaults"] = {"fast_confident_score": 7}
     (folder / "config.json").write_text(json.dumps(config))
     assert qa_kit.load(str(folder)).confident_score == 7.0
+    # calibrated at the model's own window: at another one, raw scores differ, so it does not apply
+    assert qa_kit.load(str(folder), sequence_length=128, doc_stride=32).confident_score is None
     config["qa_kit_defaults"] = {"fast_confident_score": "seven"}
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(qa_kit.InputError, match="confident_score='seven'"):
-        qa_kit.load(str(folder))
+        qa_kit.load(str(folder), sequence_length=128, doc_stride=32)
 
 
 def test_a_model_may_name_the_window_it_reads_best_at(tmp_path):
