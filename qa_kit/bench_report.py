@@ -475,6 +475,10 @@ def _rows_for(block: dict, records: pd.DataFrame, roof: float) -> List[dict]:
     def median_ms(setting: str, variant: str, engine: str, key: str = "seconds") -> Optional[float]:
         return _finite(median_of(_times(recs, setting, variant, engine, key)))
 
+    def mean_of(setting: str, variant: str, engine: str, key: str) -> Optional[float]:
+        values = [v for per_question in _times(recs, setting, variant, engine, key).values() for v in per_question]
+        return _finite(statistics.fmean(values)) if values else None
+
     def add(measure: str, key: str, value: Any, unit: str, detail: str) -> None:
         target = TARGETS.get(key)
         rows.append({"model": model, "measure": measure, "value": _finite(value), "unit": unit,
@@ -512,7 +516,8 @@ def _rows_for(block: dict, records: pd.DataFrame, roof: float) -> List[dict]:
             f"process, second {_ms(compile_info['second'])}")
     add(f"full / fast reading, long article ({main})", "full_over_fast_long_document", r.get("full_over_fast_long_document"), "x",
         f"full {_ms(median_ms('long_document', 'full', main))} ({_fmt_n(median_ms('long_document', 'full', main, 'windows_read'))} windows), "
-        f"fast {_ms(median_ms('long_document', 'fast', main))} ({_fmt_n(median_ms('long_document', 'fast', main, 'windows_read'))} windows)")
+        f"fast {_ms(median_ms('long_document', 'fast', main))} ({_fmt_n(median_ms('long_document', 'fast', main, 'windows_read'))} windows; "
+        f"{_fmt_n(mean_of('long_document', 'fast', main, 'windows_read'))} on average)")
     add("fast reading: same top answer", "fast_agreement", block.get("fast_agreement"), "fraction",
         f"{block.get('fast_agreed', 0)}/{block.get('fast_compared', 0)} questions")
     if block.get("full_right"):
