@@ -40,7 +40,7 @@ import pandas as pd
 from .bench_report import (  # noqa: F401  (the report's names, importable from here too)
     RATIO_KEYS, TARGETS, BenchReport, agreement, median_of, medians, summarise, target_met, time_ratio,
 )
-from .calibrate import fast_reading_curve  # noqa: F401  (the benchmark's curve, importable from here too)
+from .calibrate import best_span, fast_reading_curve  # noqa: F401  (the curve, importable from here too)
 from .errors import InputError
 from .results import Answers
 
@@ -138,11 +138,6 @@ def one_window_context(reader, question: Question, context: str) -> str:
 # measuring
 
 
-def _best_span(answers) -> Optional[Tuple[int, int]]:
-    best = answers.best if hasattr(answers, "best") else None
-    return (best.start, best.end) if best is not None else None
-
-
 def _time_kit(reader, question: str, context: str, **options) -> dict:
     began = time.perf_counter()
     answers = reader.ask(question, context, **options)
@@ -151,7 +146,7 @@ def _time_kit(reader, question: str, context: str, **options) -> dict:
     return {
         "seconds": seconds, **{f"{s}_s": answers.timings.get(s, float("nan")) for s in STAGES},
         "windows": len(answers.windows), "windows_read": sum(1 for w in answers.windows if w.read),
-        "span": _best_span(answers), "answer": best.text if best else None, "answers": answers,
+        "span": best_span(answers), "answer": best.text if best else None, "answers": answers,
     }
 
 
@@ -271,6 +266,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                  num_cores: Optional[int] = None, confident_score: Optional[float] = None) -> Tuple[dict, List[dict]]:
     from . import load
     from .flops import count_flops
+    from .reader import check_confident_score
 
     notes: List[str] = []
     readers, load_seconds = {}, {}
@@ -284,7 +280,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
     max_windows = max_windows or first.fast_windows  # fast reading's own default for that window
     if confident_score is not None:  # else the model's own (from its config), as ask() uses
         for reader in readers.values():
-            reader.confident_score = None if confident_score == float("-inf") else float(confident_score)
+            reader.confident_score = check_confident_score(confident_score)
     short = {q.id: one_window_context(first, q, context) for q in questions}
     timed_long = questions[: max(long_questions, 0)]
     records: List[dict] = []

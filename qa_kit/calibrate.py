@@ -22,9 +22,10 @@ from .results import Answers
 DEFAULT_AGREEMENT = 0.98  # fast answers at or above the confident score agree with full reading this often
 
 
-def _span(answers) -> Optional[Tuple[int, int]]:
-    best = answers[0] if len(answers) else None
-    return None if best is None else (best.start, best.end)
+def best_span(answers: Sequence) -> Optional[Tuple[int, int]]:
+    """(start, end) of the top answer of an Answers or a list of Answer, None when there is none:
+    what "the same top answer" compares."""
+    return (answers[0].start, answers[0].end) if len(answers) else None
 
 
 def read_from_full(reader, full: Answers, size: int, confident_score: Optional[float],
@@ -62,7 +63,7 @@ def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]
         agreed, kept, scores, shares = 0, 0, [], []
         for (full, golds), order, full_right in zip(full_reads, orders, right):
             reading = read_from_full(reader, full, size, confident_score, order)
-            same = _span(reading.answers) == _span(full)
+            same = best_span(reading.answers) == best_span(full)
             agreed += same
             kept += same and full_right
             shares.append(len(reading.read) / len(full.windows))
@@ -122,7 +123,7 @@ def calibrate(reader, questions: Sequence[str], contexts: Sequence[str], *,
         reading = read_from_full(reader, full, size, None)
         rows.append({"question": question, "windows": len(full.windows),
                      "fast_score": reading.answers[0].score if reading.answers else -math.inf,
-                     "agreed": _span(reading.answers) == _span(full)})
+                     "agreed": best_span(reading.answers) == best_span(full)})
     if not rows:
         raise InputError(f"None of the {len(questions)} texts is longer than {size} windows, so fast reading "
                          "would read each one whole: calibrate on longer texts.")

@@ -67,12 +67,13 @@ def fast_window_count(sequence_length: int) -> int:
     return max(2, round(FAST_READ_TOKENS / sequence_length))
 
 
-def check_confident_score(score: object) -> float:
-    """A confident score must be a number: a raw start + end logit (-inf: never read on)."""
+def check_confident_score(score: object) -> Optional[float]:
+    """A confident score must be a number: a raw start + end logit. -inf means never read on, and
+    comes back as None, as for a model without one."""
     if isinstance(score, bool) or not isinstance(score, (int, float)) or score != score:
         raise InputError(f"confident_score={score!r} must be a number: a raw answer score such as 11.0, "
                          "or -inf to read only max_windows.")
-    return float(score)
+    return None if score == float("-inf") else float(score)
 
 
 @dataclass
@@ -166,8 +167,6 @@ class Reader:
         if not isinstance(max_windows, int) or max_windows < 1:
             raise InputError(f"max_windows={max_windows!r} must be a whole number, 1 or more.")
         sure = self.confident_score if confident_score is None else check_confident_score(confident_score)
-        if sure == float("-inf"):
-            sure = None  # the caller wants exactly max_windows read
         began = time.perf_counter()
         with self._tokenizing:  # a fast tokenizer used from two threads at once fails ("Already borrowed")
             encoded = encode(self.tokenizer, question, context, self.sequence_length, self.doc_stride)

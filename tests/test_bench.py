@@ -246,7 +246,7 @@ def test_the_curve_decodes_exactly_what_fast_reading_gives(tiny_reader):
     rows = {r["max_windows"]: r for r in bench.fast_reading_curve(tiny_reader, full, sizes=[1, 2, 1000])}
     for size in (1, 2):
         fast = [tiny_reader.ask(q, ARTICLE[:6000], fast=True, max_windows=size) for q in questions]
-        same = [bench._best_span(f) == bench._best_span(answers) for f, (answers, _) in zip(fast, full)]
+        same = [bench.best_span(f) == bench.best_span(answers) for f, (answers, _) in zip(fast, full)]
         assert rows[size]["agreement"] == pytest.approx(sum(same) / len(same))
         assert rows[size]["keeps_right"] == float(same[0])  # random weights: "Monday" is never the answer
         assert rows[size]["share_read"] == pytest.approx(np.mean([size / len(a.windows) for a, _ in full]))
@@ -258,7 +258,7 @@ def test_the_curve_decodes_exactly_what_fast_reading_gives(tiny_reader):
     for size in (1, 2):
         fast = [tiny_reader.ask(q, ARTICLE[:6000], fast=True, max_windows=size, confident_score=sure) for q in questions]
         assert rows[size]["share_read"] == pytest.approx(np.mean([sum(w.read for w in f.windows) / len(f.windows) for f in fast]))
-        same = [bench._best_span(f) == bench._best_span(answers) for f, (answers, _) in zip(fast, full)]
+        same = [bench.best_span(f) == bench.best_span(answers) for f, (answers, _) in zip(fast, full)]
         assert rows[size]["agreement"] == pytest.approx(sum(same) / len(same))
     assert math.isnan(bench.fast_reading_curve(tiny_reader, [], sizes=[1])[0]["agreement"])  # nothing to compare
 
