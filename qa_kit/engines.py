@@ -7,7 +7,6 @@ recompiles. DeepSparse gets its own copy of the graph because it rewrites input 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from collections import Counter
@@ -16,7 +15,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .errors import EngineError
+from .cache import CLEAR_HINT, build_entry
+from .errors import EngineError, whole_number
 
 ENGINES = ("deepsparse", "onnxruntime")
 DEFAULT_BATCH = {"deepsparse": 1, "onnxruntime": 8}
@@ -31,7 +31,11 @@ def graph_io(onnx_path: Path) -> Tuple[List[Tuple[str, type]], List[str]]:
     """The model's real inputs (name, numpy dtype) and output names, read from the graph."""
     import onnx
 
-    model = onnx.load(str(onnx_path), load_external_data=False)
+    try:
+        model = onnx.load(str(onnx_path), load_external_data=False)
+    except Exception:
+        raise EngineError(f"{onnx_path} is not a readable ONNX model (truncated or corrupt?): "
+                          f"{CLEAR_HINT}.") from None
     weights = {init.name for init in model.graph.initializer}
     inputs = [
         (i.name, _ONNX_INT_TYPES.get(i.type.tensor_type.elem_type, np.int64))
@@ -74,11 +78,21 @@ class Engine:
         starts, ends = [], []
         for first in range(0, total, self.batch_size):
             chunk = [a[first:first + self.batch_size] for a in arrays]
-            outputs = self._forward(chunk)
+            try:
+                outputs = self._forward(chunk)
+            except Exception as error:  # a model whose graph fails at run time, inputs it cannot take
+                raise EngineError(f"{self.name} failed running {self.model_dir.name}: {_one_line(error)}; "
+                                  "check it is a question-answering model exported for these inputs.") from None
             s, e = (outputs[i][: chunk[0].shape[0]] for i in self._start_end)
             starts.append(s)
             ends.append(e)
         return np.concatenate(starts), np.concatenate(ends)
+
+
+def _one_line(error: BaseException, limit: int = 200) -> str:
+    """An engine's error message on one line, clipped (ONNX Runtime's run through several lines)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _start_end_positions(outputs: List[str]) -> Tuple[int, int]:
@@ -100,22 +114,36 @@ class DeepSparseEngine(Engine):
         os.environ.setdefault("NM_DISABLE_ANALYTICS", "1")
         from deepsparse import Engine as NativeEngine
 
-        # DeepSparse writes the shapes it compiles for into the file it is given: give it a copy.
-        private = self.model_dir / "engines" / f"deepsparse-b{self.batch_size}-s{self.sequence_length}" / "model.onnx"
-        if not private.is_file():
-            private.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.model_dir / "model.onnx", private)
-        shapes = [[self.batch_size, self.sequence_length] for _ in self.inputs]
+        # Given input shapes, DeepSparse rewrites them into the file it compiles, in place and not
+        # atomically (another process reading it then sees half a file). So the kit writes a copy
+        # with the shapes fixed, whole or not at all, and DeepSparse is given no shapes to write.
+        shape = [self.batch_size, self.sequence_length]
+        entry = build_entry(self.model_dir / "engines" / f"deepsparse-b{shape[0]}-s{shape[1]}",
+                            lambda folder: _write_static_shapes(self.model_dir / "model.onnx", folder / "model.onnx",
+                                                                self.input_names, shape))
         try:
-            self._native = NativeEngine(str(private), batch_size=self.batch_size, num_cores=self.num_cores, input_shapes=shapes)
+            self._native = NativeEngine(str(entry / "model.onnx"), batch_size=self.batch_size, num_cores=self.num_cores)
         except Exception as error:
-            raise EngineError(f"DeepSparse could not compile {self.model_dir.name}: {error}".strip()) from error
+            raise EngineError(f"DeepSparse could not compile {self.model_dir.name}: {_one_line(error)}") from None
 
     def _forward(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
         short = self.batch_size - arrays[0].shape[0]
         if short:  # pad the last batch with copies of its last row; their outputs are dropped
             arrays = [np.concatenate([a, np.repeat(a[-1:], short, axis=0)]) for a in arrays]
         return self._native.run(arrays, val_inp=False)
+
+
+def _write_static_shapes(source: Path, target: Path, input_names: List[str], shape: List[int]) -> None:
+    """Save a copy of an ONNX model whose named inputs have this fixed shape (DeepSparse compiles static shapes)."""
+    import onnx
+
+    model = onnx.load(str(source), load_external_data=False)
+    names = set(input_names)
+    for graph_input in model.graph.input:
+        if graph_input.name in names:
+            for dim, size in zip(graph_input.type.tensor_type.shape.dim, shape):
+                dim.dim_value = size
+    onnx.save(model, str(target))
 
 
 class OnnxRuntimeEngine(Engine):
@@ -145,7 +173,7 @@ class OnnxRuntimeEngine(Engine):
                 model.SerializeToString(), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:
-            raise EngineError(f"ONNX Runtime could not load {self.model_dir.name}: {error}".strip()) from error
+            raise EngineError(f"ONNX Runtime could not load {self.model_dir.name}: {_one_line(error)}") from None
 
     def _forward(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
         return self._session.run(None, dict(zip(self.input_names, arrays)))
@@ -170,7 +198,8 @@ def get_engine(
 ) -> Engine:
     """A compiled engine for this model folder, built on first use and cached for the process."""
     check_engine_name(engine)
-    batch_size = batch_size or DEFAULT_BATCH[engine]
+    batch_size = whole_number(batch_size or DEFAULT_BATCH[engine], "batch_size")
+    num_cores = None if num_cores is None else whole_number(num_cores, "num_cores")
     key = (str(Path(model_dir).resolve()), engine, sequence_length, batch_size, num_cores)
     with _lock:  # two threads asking at once must not compile twice
         if key not in _cache:

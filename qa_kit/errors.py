@@ -1,4 +1,5 @@
 """One exception family for the kit: every message says what was wrong and what to do."""
+import numbers
 
 
 class QAKitError(Exception):
@@ -15,3 +16,12 @@ class EngineError(QAKitError):
 
 class InputError(QAKitError, ValueError):
     """A question, context or argument was unusable (also a ValueError)."""
+
+
+def whole_number(value: object, name: str, least: int = 1) -> int:
+    """`value` as an int when it is a whole number (3, numpy's 3, 384.0) of at least `least`; else an InputError."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        whole = isinstance(value, numbers.Integral) or float(value).is_integer()
+        if whole and value >= least:
+            return int(value)
+    raise InputError(f"{name}={value!r} must be a whole number, {least} or more.")

@@ -9,16 +9,17 @@ ever read. Network sources run under a time limit, so an offline machine fails f
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
 
-from .errors import SourceError
+from .cache import build_entry, cache_dir, file_sha256
+from .errors import InputError, SourceError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_TIMEOUT = 10.0  # seconds a network source may take before we give up
@@ -39,12 +40,6 @@ class ResolvedModel:
     kind: str  # "path", "zoo", "hf" or "catalog"
 
 
-def cache_dir() -> Path:
-    """The one folder for downloads and model copies: $QA_KIT_CACHE, else ~/.cache/qa-kit."""
-    root = os.environ.get("QA_KIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "qa-kit")
-    return Path(root)
-
-
 def default_model() -> str:
     """The catalog name notebooks and the Explorer start with: the real demo model when it ships."""
     if (DATA_DIR / "models" / "demo-minilm" / "model.onnx").is_file():
@@ -54,9 +49,16 @@ def default_model() -> str:
 
 def network_timeout(timeout: Optional[float] = None) -> float:
     """The time limit for network sources: the argument, else $QA_KIT_TIMEOUT, else 10 s."""
-    if timeout is not None:
-        return float(timeout)
-    return float(os.environ.get("QA_KIT_TIMEOUT", DEFAULT_TIMEOUT))
+    where, value = ("timeout=", timeout) if timeout is not None else ("QA_KIT_TIMEOUT=", os.environ.get("QA_KIT_TIMEOUT"))
+    if value is None:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise InputError(f"{where}{value!r} is not a time limit: give a number of seconds above 0, such as 30.")
+    return seconds
 
 
 def source_kind(source: str) -> str:
@@ -109,6 +111,11 @@ def _label_for(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", tail)[:60] or "model"
 
 
+def _folder_for(name: str) -> str:
+    """A cache folder name unique to a whole repo id or stub (hf:alice/x and hf:bob/x differ), still readable."""
+    return f"{_label_for(name)}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+
+
 def find_onnx(folder: Path) -> Path:
     """The model file of a folder: model.onnx, onnx/model.onnx, or the folder's only .onnx file."""
     for candidate in (folder / "model.onnx", folder / "onnx" / "model.onnx"):
@@ -126,13 +133,18 @@ def find_onnx(folder: Path) -> Path:
 def private_copy(path: Path, *, label: str = "model") -> Path:
     """Copy a model (folder or .onnx file) into the cache once; return the copy's folder.
 
-    The copy is keyed on the source's location, file sizes and modification times, so editing or
-    re-exporting the user's model makes a fresh copy, and loading it again costs nothing.
+    The copy is keyed on the content of its files (SHA-256, computed once per file version), so
+    replacing the user's weights makes a fresh copy even when size and time stay the same, and
+    loading the same model again costs nothing. The copy is built whole or not at all.
     """
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as error:  # a symlink loop, a name too long
+        raise SourceError(f"Model path {path} cannot be read ({error.strerror}): give a real folder.") from None
+    if not exists:
         raise SourceError(f"Model path {path} does not exist: give a folder with model.onnx, config.json and tokenizer files.")
-    if path.is_file():
+    if is_file:
         if path.suffix != ".onnx":
             raise SourceError(f"{path} is not an .onnx file: give the model folder or its model.onnx.")
         onnx_file, folder = path, path.parent
@@ -150,26 +162,31 @@ def private_copy(path: Path, *, label: str = "model") -> Path:
     files.update({f.name: f for f in tokenizer_files})
     files.update({f.name: f for f in external})
 
-    digest = hashlib.sha1(str(onnx_file.resolve()).encode())
-    for name, file in sorted(files.items()):
-        stat = file.stat()
-        digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    target = cache_dir() / "models" / f"{label}-{digest.hexdigest()[:12]}"
-    if (target / "model.onnx").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".copy-", dir=target.parent))
     try:
+        digest = hashlib.sha256()
+        for name, file in sorted(files.items()):
+            digest.update(f"{name}:{file_sha256(file)}\n".encode())
+    except OSError as error:
+        raise SourceError(f"Could not read the model in {folder} ({error.strerror}): check its files can be read.") from None
+
+    def fill(staging: Path) -> None:
+        check_onnx(onnx_file)  # a truncated or corrupt model is named now, not as an engine's protobuf error
         for name, file in files.items():
             shutil.copyfile(file, staging / name)
-        try:
-            staging.rename(target)
-        except OSError:  # another process made the same copy first: keep theirs
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+
+    return build_entry(cache_dir() / "models" / f"{label}-{digest.hexdigest()[:16]}", fill)
+
+
+def check_onnx(onnx_file: Path) -> None:
+    """Refuse a file that is not a whole ONNX model, naming it (the engines' own errors do not)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(onnx_file), load_external_data=False)
+    except Exception:
+        raise SourceError(f"{onnx_file} is not a readable ONNX model (truncated or corrupt?): export or copy it again.") from None
+    if not model.graph.node:
+        raise SourceError(f"{onnx_file} holds no ONNX graph: export the model again.")
 
 
 def run_with_timeout(work: Callable[[], T], timeout: float, what: str) -> T:
@@ -217,7 +234,7 @@ def _download_zoo(stub: str, timeout: float) -> Path:
     def fetch() -> Path:
         from sparsezoo import Model
 
-        return Path(Model(stub, download_path=str(download_root / _label_for(stub))).deployment.path)
+        return Path(Model(stub, download_path=str(download_root / _folder_for(stub))).deployment.path)
 
     try:
         return run_with_timeout(fetch, timeout, f"SparseZoo for '{stub}'")
@@ -242,15 +259,15 @@ def _download_hf(source: str, timeout: float) -> Path:
         # Exports that keep the graph in onnx/ often keep config and tokenizer at the root:
         # assemble one flat folder so the rest of the kit sees the usual layout.
         if not (folder / "model.onnx").is_file() and onnx_dir.is_dir():
-            flat = cache_dir() / "hf-flat" / _label_for(repo)
-            flat.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(find_onnx(onnx_dir), flat / "model.onnx")
-            for name in ("config.json",) + TOKENIZER_FILES:
-                for where in (onnx_dir / name, folder / name):
-                    if where.is_file():
-                        shutil.copyfile(where, flat / name)
-                        break
-            return flat
+            def fill(flat: Path) -> None:
+                shutil.copyfile(find_onnx(onnx_dir), flat / "model.onnx")
+                for name in ("config.json",) + TOKENIZER_FILES:
+                    for where in (onnx_dir / name, folder / name):
+                        if where.is_file():
+                            shutil.copyfile(where, flat / name)
+                            break
+
+            return build_entry(cache_dir() / "hf-flat" / _folder_for(f"{repo}@{folder.name}"), fill)
         return folder
 
     try:
