@@ -41,7 +41,7 @@ from .bench_report import (  # noqa: F401  (the report's names, importable from 
     RATIO_KEYS, TARGETS, BenchReport, agreement, median_of, medians, summarise, target_met, time_ratio,
 )
 from .calibrate import best_span, fast_reading_curve  # noqa: F401  (the curve, importable from here too)
-from .errors import InputError
+from .errors import InputError, whole_number
 from .results import Answers
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -475,10 +475,11 @@ def run(
         raise InputError("Give at least one model and one engine to benchmark.")
     for name, value, least in (("repeats", repeats, 1), ("warmup", warmup, 0), ("max_windows", 1 if max_windows is None else max_windows, 1),
                                ("long_questions", long_questions, 0), ("long_repeats", long_repeats, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise InputError(f"{name}={value!r} must be a whole number, {least} or more.")
+        whole_number(value, name, least)
     if confident_score is not None:
         check_confident_score(confident_score)
+    if num_cores is not None:
+        whole_number(num_cores, "num_cores")
     text, context_name = _read_context(context)
     question_list = _load_questions(questions, text)
     try:

@@ -16,7 +16,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .engines import Engine, check_engine_name, get_engine
-from .errors import InputError, SourceError
+from .errors import InputError, SourceError, whole_number
 from dataclasses import dataclass, replace
 
 from .ranking import rank_windows
@@ -30,10 +30,14 @@ FAST_READ_MOST = 0.5  # an unsure fast reading reads on, but never past this sha
 RANDOM_WEIGHTS_NOTE = "this model has random weights: its answers mean nothing (it exists to test the kit)"
 
 
+_importing = threading.Lock()  # transformers' lazy imports fail when two threads import at once
+
+
 def load_tokenizer(model_dir: Path):
     """The model's own fast tokenizer (offsets are needed to map tokens back to characters)."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from transformers import AutoTokenizer
+    with _importing:
+        from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), use_fast=True, local_files_only=True)
@@ -46,20 +50,36 @@ def load_tokenizer(model_dir: Path):
 
 def model_config(model_dir: Path) -> dict:
     """The model folder's config.json (the kit reads its window and random-weights flag from it)."""
-    return json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    path = Path(model_dir) / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise SourceError(f"{path} is not readable JSON ({_first_line(error)}): save the model's config.json again.") from None
+    if not isinstance(config, dict) or not isinstance(config.get("qa_kit_defaults", {}), dict):
+        raise SourceError(f"{path} must hold a JSON object (with qa_kit_defaults an object, if any): save the model's config again.")
+    return config
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
+
+
+def _whole_number(config: dict, key: str, default: int) -> int:
+    value = config.get("qa_kit_defaults", {}).get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SourceError(f"config.json's qa_kit_defaults.{key} is {value!r}, not a whole number of tokens: fix or remove it.")
+    return value
 
 
 def model_window(config: dict, sequence_length: Optional[int] = None,
                  doc_stride: Optional[int] = None) -> Tuple[int, int]:
     """The window to read with: what the caller gave, else what the model's config.json asks for
     under "qa_kit_defaults" (demo-minilm was trained on short windows), else 384 and 128."""
-    preferred = config.get("qa_kit_defaults", {})
     if sequence_length is None:
-        sequence_length = int(preferred.get("sequence_length", DEFAULT_SEQUENCE_LENGTH))
+        sequence_length = _whole_number(config, "sequence_length", DEFAULT_SEQUENCE_LENGTH)
     if doc_stride is None:
-        doc_stride = int(preferred.get("doc_stride", DEFAULT_DOC_STRIDE))
-    check_lengths(sequence_length, doc_stride)
-    return sequence_length, doc_stride
+        doc_stride = _whole_number(config, "doc_stride", DEFAULT_DOC_STRIDE)
+    return check_lengths(sequence_length, doc_stride)
 
 
 def fast_window_count(sequence_length: int) -> int:
@@ -160,12 +180,8 @@ class Reader:
         model's config when read at the model's own window; -inf reads no more), never past half
         the windows. Skipped windows are marked so on the result; `note` says why it read on.
         """
-        if not isinstance(top_k, int) or top_k < 1:
-            raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
-        if max_windows is None:
-            max_windows = self.fast_windows
-        if not isinstance(max_windows, int) or max_windows < 1:
-            raise InputError(f"max_windows={max_windows!r} must be a whole number, 1 or more.")
+        top_k = whole_number(top_k, "top_k")
+        max_windows = whole_number(self.fast_windows if max_windows is None else max_windows, "max_windows")
         sure = self.confident_score if confident_score is None else check_confident_score(confident_score)
         began = time.perf_counter()
         with self._tokenizing:  # a fast tokenizer used from two threads at once fails ("Already borrowed")

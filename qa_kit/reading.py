@@ -8,14 +8,16 @@ top k, and turns scores into probabilities.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, whole_number
 from .results import Answer, Window
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 NO_OFFSET = -1  # offset of a token that is not part of the context (question, specials, padding)
 
 
@@ -48,24 +50,32 @@ def check_text(question: str, context: str) -> None:
             raise InputError(f"The {name} must be a string, not {type(value).__name__}.")
         if not value.strip():
             raise InputError(f"The {name} is empty: type a {name} to ask about.")
+        lone = _LONE_SURROGATE.search(value)
+        if lone:
+            # The tokenizer's offsets would not line up with Python's indices: answers would shift.
+            raise InputError(
+                f"The {name} holds a character that is not valid Unicode (a lone surrogate, {lone.group()!r}, at "
+                f"position {lone.start()}), as bytes decoded with errors='surrogateescape' give: decode the text "
+                "as UTF-8 (errors='replace' if need be) and ask again.")
 
 
-def check_lengths(sequence_length: int, doc_stride: int) -> None:
-    """Validate window arguments that do not depend on the question."""
-    if not isinstance(sequence_length, int) or sequence_length < 16:
+def check_lengths(sequence_length: int, doc_stride: int) -> Tuple[int, int]:
+    """Validate window arguments that do not depend on the question; return them as ints."""
+    sequence_length = whole_number(sequence_length, "sequence_length", 1)
+    if sequence_length < 16:
         raise InputError(f"sequence_length={sequence_length!r} is too small: use 16 or more (384 is usual).")
     if sequence_length > 512:
         raise InputError(f"sequence_length={sequence_length} is over 512, the most BERT-style models can read.")
-    if not isinstance(doc_stride, int) or doc_stride < 0:
-        raise InputError(f"doc_stride={doc_stride!r} must be a whole number of tokens, 0 or more.")
+    doc_stride = whole_number(doc_stride, "doc_stride", 0)
     if doc_stride >= sequence_length:
         raise InputError(f"doc_stride={doc_stride} must be smaller than sequence_length={sequence_length} (128 for 384 is usual).")
+    return sequence_length, doc_stride
 
 
 def encode(tokenizer, question: str, context: str, sequence_length: int, doc_stride: int) -> Encoded:
     """Tokenize into overlapping windows exactly as DeepSparse's QA pipeline does."""
     check_text(question, context)
-    check_lengths(sequence_length, doc_stride)
+    sequence_length, doc_stride = check_lengths(sequence_length, doc_stride)
     question_tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
     specials = tokenizer.num_special_tokens_to_add(pair=True)
     room = sequence_length - question_tokens - specials  # context tokens per window
