@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from .errors import QAKitError
+from .errors import InputError, QAKitError
+from .reading import check_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,17 +21,33 @@ def _read_context(args: argparse.Namespace) -> str:
     if args.context is not None:
         return args.context
     if args.context_file == "-":
-        return sys.stdin.read()
+        return _utf8(sys.stdin.buffer.read(), "standard input")
     path = Path(args.context_file)
-    if not path.is_file():
-        raise QAKitError(f"Context file {path} does not exist: give a text file, or - to read standard input.")
-    return path.read_text(encoding="utf-8")
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"Context file {path} is a folder: give a text file, or - to read standard input.") from None
+    except FileNotFoundError:
+        raise InputError(f"Context file {path} does not exist: give a text file, or - to read standard input.") from None
+    except OSError as error:
+        raise InputError(f"Context file {path} cannot be read ({error.strerror}): give a readable text file.") from None
+    return _utf8(data, str(path))
+
+
+def _utf8(data: bytes, where: str) -> str:
+    """Text read as UTF-8, or a one-line error naming the first bad byte (never a guess that shifts offsets)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{where} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}): "
+                         "convert it first, e.g. iconv -f latin1 -t utf-8.") from None
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from .reader import load
 
     context = _read_context(args)
+    check_text(args.question, context)  # before the seconds a model takes to load
     reader = load(args.model, engine=args.engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride)
     answers = reader.ask(args.question, context, top_k=args.top_k)
     if args.json:
@@ -77,6 +94,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
                     num_cores=args.num_cores, progress=not args.json, servers=args.servers,
                     max_windows=args.max_windows, confident_score=args.confident_score))
     return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """List the cache's entries and sizes, or clear it."""
+    from . import cache
+
+    if args.cache_command == "clear":
+        gone = cache.clear()
+        freed = sum(size for _, size in gone)
+        print(f"Removed {len(gone)} entr{'y' if len(gone) == 1 else 'ies'} ({_size(freed)}) from {cache.cache_dir()}.")
+        return 0
+    rows = cache.entries()
+    print(f"{cache.cache_dir()}: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}, {_size(sum(s for _, s in rows))}")
+    for name, size in rows:
+        print(f"  {_size(size):>9}  {name}")
+    return 0
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -143,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
+    cache = sub.add_parser("cache", help="list the model cache's entries and sizes, or clear it")
+    cache.add_argument("cache_command", nargs="?", choices=["list", "clear"], default="list",
+                       help="list (the default) or clear: delete every cached copy and download")
+    cache.set_defaults(run=cmd_cache)
+
     lab = sub.add_parser("lab", help="open JupyterLab on the kit's notebooks")
     lab.add_argument("notebook", nargs="?", help="notebook to open, relative to the repo")
     lab.add_argument("--port", type=int)
@@ -153,10 +195,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not as a warning at exit
+        return status
     except (QAKitError, ValueError) as error:
-        print(f"qa-kit: error: {error}", file=sys.stderr)
+        print(f"qa-kit: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("qa-kit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `qa-kit ... | head` closed our output: nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as error:  # a kit bug: one line, with the way to see more
+        if os.environ.get("QA_KIT_DEBUG"):
+            raise
+        print(f"qa-kit: unexpected error ({type(error).__name__}: {_one_line(error)}); "
+              "run again with QA_KIT_DEBUG=1 for the traceback, and please report it.", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 if __name__ == "__main__":
