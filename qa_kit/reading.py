@@ -8,9 +8,11 @@ top k, and turns scores into probabilities.
 """
 from __future__ import annotations
 
+import heapq
+import math
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -18,7 +20,10 @@ from .errors import InputError, whole_number
 from .results import Answer, Window
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-NO_OFFSET = -1  # offset of a token that is not part of the context (question, specials, padding)
+NO_OFFSET = -1
+SEGMENT_CHARS = 100_000  # contexts longer than this are tokenized in pieces (see encode)
+SEGMENT_OVERLAP = 2_000  # characters two pieces share, far more than the longest answer
+SETTLE_EVERY = 32  # windows between settling spans no later window can hold (bounded memory)  # offset of a token that is not part of the context (question, specials, padding)
 
 
 @dataclass
@@ -72,8 +77,16 @@ def check_lengths(sequence_length: int, doc_stride: int) -> Tuple[int, int]:
     return sequence_length, doc_stride
 
 
-def encode(tokenizer, question: str, context: str, sequence_length: int, doc_stride: int) -> Encoded:
-    """Tokenize into overlapping windows exactly as DeepSparse's QA pipeline does."""
+def encode(tokenizer, question: str, context: str, sequence_length: int, doc_stride: int,
+           on_segment: Optional[Callable[[int, int], None]] = None) -> Encoded:
+    """Tokenize into overlapping windows exactly as DeepSparse's QA pipeline does.
+
+    A context over SEGMENT_CHARS characters is tokenized in segments that overlap by
+    SEGMENT_OVERLAP characters (cut at white space), so the tokenizer's own memory stays bounded
+    (it holds every window's tokens as Python objects: about 450 MB per MB of text in one call).
+    Windows are then the pipeline's within each segment; an answer near a cut is whole in one of
+    the two segments. `on_segment(done, total)` is told as each segment is tokenized.
+    """
     check_text(question, context)
     sequence_length, doc_stride = check_lengths(sequence_length, doc_stride)
     question_tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
@@ -90,6 +103,43 @@ def encode(tokenizer, question: str, context: str, sequence_length: int, doc_str
             f"doc_stride={doc_stride} is too large: with this question each window has room for "
             f"{room} context tokens, so use doc_stride below {room} or a longer sequence_length."
         )
+    parts = []
+    cuts = segments(context)
+    for done, (first, last) in enumerate(cuts, start=1):
+        features, offsets = _encode_segment(tokenizer, question, context[first:last], sequence_length, doc_stride)
+        offsets[offsets != NO_OFFSET] += first
+        parts.append((features, offsets))
+        if on_segment is not None:
+            on_segment(done, len(cuts))
+    if len(parts) == 1:
+        features, offsets = parts[0]
+    else:
+        features = {key: np.concatenate([f[key] for f, _ in parts]) for key in parts[0][0]}
+        offsets = np.concatenate([o for _, o in parts])
+    return Encoded(features=features, offsets=offsets, question_tokens=question_tokens)
+
+
+def segments(context: str) -> List[Tuple[int, int]]:
+    """(start, end) character ranges to tokenize apart: the whole text, or overlapping pieces of a huge one."""
+    if len(context) <= SEGMENT_CHARS:
+        return [(0, len(context))]
+    cuts, first = [], 0
+    while len(context) - first > SEGMENT_CHARS:
+        last = _space_before(context, first + SEGMENT_CHARS, first + SEGMENT_CHARS // 2)
+        cuts.append((first, last))
+        first = _space_before(context, last - SEGMENT_OVERLAP, last - 2 * SEGMENT_OVERLAP)
+    cuts.append((first, len(context)))
+    return cuts
+
+
+def _space_before(text: str, at: int, lowest: int) -> int:
+    """The last white-space position at or before `at` (not below `lowest`), else `at` itself."""
+    found = max(text.rfind(c, lowest, at + 1) for c in " \n\t")
+    return found if found > lowest else at
+
+
+def _encode_segment(tokenizer, question: str, context: str, sequence_length: int,
+                    doc_stride: int) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
     pad_right = tokenizer.padding_side == "right"
     encoding = tokenizer(
         text=question if pad_right else context,
@@ -112,7 +162,7 @@ def encode(tokenizer, question: str, context: str, sequence_length: int, doc_str
         key: np.asarray(encoding[key], dtype=np.int64)
         for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoding
     }
-    return Encoded(features=features, offsets=offsets, question_tokens=question_tokens)
+    return features, offsets
 
 
 def decode(
@@ -128,11 +178,12 @@ def decode(
 
     Candidates are DeepSparse's: in each window, every pair of the `n_best_size` highest start
     and end logits that lies in the context, ends after it starts and spans at most
-    `max_answer_length` tokens. `probability` is a softmax over all merged candidates.
+    `max_answer_length` tokens. `probability` is a softmax over all merged candidates. Windows
+    are taken in document order, and memory stays bounded however many there are.
     """
     if top_k < 1:
         raise InputError(f"top_k={top_k} must be 1 or more.")
-    spans: Dict[tuple, tuple] = {}  # (start char, end char) -> (score, window); first seen wins ties
+    pool = _SpanPool(top_k)
     for w in range(offsets.shape[0]):
         start_idx = np.argsort(start_logits[w])[-1: -n_best_size - 1: -1]
         end_idx = np.argsort(end_logits[w])[-1: -n_best_size - 1: -1]
@@ -143,26 +194,54 @@ def decode(
             & (e >= s) & (e - s + 1 <= max_answer_length)
         )
         s, e = s[ok], e[ok]
-        scores = start_logits[w, s] + end_logits[w, e]
-        for si, ei, score in zip(offsets[w, s, 0].tolist(), offsets[w, e, 1].tolist(), scores.tolist()):
-            best = spans.get((si, ei))
-            if best is None or score > best[0]:
-                spans[(si, ei)] = (score, w)
-    if not spans:
-        return []
-    keys = list(spans)
-    scores = np.array([spans[k][0] for k in keys], dtype=np.float64)
-    order = np.argsort(-scores, kind="stable")  # stable: ties keep the pipeline's order
-    probabilities = np.exp(scores - scores.max())
-    probabilities /= probabilities.sum()
-    answers = []
-    for rank, i in enumerate(order[:top_k], start=1):
-        start, end = keys[i]
-        answers.append(Answer(
-            text=context[start:end], start=start, end=end, score=float(scores[i]),
-            probability=float(probabilities[i]), rank=rank, window=int(spans[keys[i]][1]),
-        ))
-    return answers
+        pool.add(w, offsets[w, s, 0].tolist(), offsets[w, e, 1].tolist(), (start_logits[w, s] + end_logits[w, e]).tolist())
+        if w % SETTLE_EVERY == SETTLE_EVERY - 1 and w + 1 < offsets.shape[0]:
+            in_context = offsets[w + 1, :, 0][offsets[w + 1, :, 0] != NO_OFFSET]
+            if len(in_context):  # spans starting before the next window can never be seen again
+                pool.settle(int(in_context.min()))
+    return pool.answers(context)
+
+
+class _SpanPool:
+    """Candidate spans merged across windows: each span's best score, the window that first gave it, and
+    when it was first seen (ties keep that order, as the pipeline's loop does). Spans that no later
+    window can hold are settled: counted in the softmax's sum and kept only if among the top k."""
+
+    def __init__(self, top_k: int):
+        self.top_k = top_k
+        self.live: Dict[Tuple[int, int], list] = {}  # (start, end) -> [score, window, first seen]
+        self.best: List[tuple] = []  # heap of (score, -first seen, start, end, window): the top k settled
+        self.seen = 0
+        self.peak, self.total = -math.inf, 0.0  # softmax denominator: sum of exp(score - peak)
+
+    def add(self, window: int, starts: List[int], ends: List[int], scores: List[float]) -> None:
+        for key, score in zip(zip(starts, ends), scores):
+            known = self.live.get(key)
+            if known is None:
+                self.live[key] = [score, window, self.seen]
+                self.seen += 1
+            elif score > known[0]:
+                known[0], known[1] = score, window
+
+    def settle(self, before: int) -> None:
+        """Settle every live span that starts before character `before`."""
+        for key in [k for k in self.live if k[0] < before]:
+            score, window, first = self.live.pop(key)
+            if score > self.peak:
+                self.total = self.total * math.exp(self.peak - score) + 1.0
+                self.peak = score
+            else:
+                self.total += math.exp(score - self.peak)
+            heapq.heappush(self.best, (score, -first, key[0], key[1], window))
+            if len(self.best) > self.top_k:
+                heapq.heappop(self.best)
+
+    def answers(self, context: str) -> List[Answer]:
+        self.settle(math.inf)
+        ranked = sorted(self.best, key=lambda c: (-c[0], -c[1]))
+        return [Answer(text=context[start:end], start=start, end=end, score=float(score),
+                       probability=math.exp(score - self.peak) / self.total, rank=rank, window=int(window))
+                for rank, (score, _, start, end, window) in enumerate(ranked, start=1)]
 
 
 def attach_logits(windows: List[Window], read: Sequence[int], start_logits: np.ndarray, end_logits: np.ndarray) -> List[Window]:
