@@ -27,6 +27,9 @@ from .sources import ResolvedModel, resolve
 DEFAULT_SEQUENCE_LENGTH, DEFAULT_DOC_STRIDE = 384, 128
 FAST_READ_TOKENS = 1536  # fast reading's default budget: 4 windows of 384 tokens, 8 of 192
 FAST_READ_MOST = 0.5  # an unsure fast reading reads on, but never past this share of the windows
+KEEP_LOGITS_WINDOWS = 1000  # past this many windows, answers keep no logits unless asked (keep_logits=True)
+PROGRESS_WINDOWS = 256  # past this many windows to read, a progress bar shows
+PROGRESS_CHUNK = 64  # windows per engine call while a progress bar shows
 RANDOM_WEIGHTS_NOTE = "this model has random weights: its answers mean nothing (it exists to test the kit)"
 
 
@@ -94,6 +97,30 @@ def check_confident_score(score: object) -> Optional[float]:
         raise InputError(f"confident_score={score!r} must be a number: a raw answer score such as 11.0, "
                          "or -inf to read only max_windows.")
     return None if score == float("-inf") else float(score)
+
+
+class _Progress:
+    """A tqdm bar that appears only once a job has at least `least` steps (short questions show nothing)."""
+
+    def __init__(self, what: str, unit: str, enabled: bool, least: int):
+        self.what, self.unit, self.enabled, self.least = what, unit, enabled, least
+        self.bar, self.done = None, 0
+
+    def update_to(self, done: int, total: int) -> None:
+        if self.bar is None and self.enabled and total >= self.least:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=self.what, unit=self.unit, leave=False)
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @dataclass
@@ -171,7 +198,8 @@ class Reader:
         return fast_window_count(self.sequence_length)
 
     def ask(self, question: str, context: str, top_k: int = 1, *, fast: bool = False,
-            max_windows: Optional[int] = None, confident_score: Optional[float] = None) -> Answers:
+            max_windows: Optional[int] = None, confident_score: Optional[float] = None,
+            keep_logits: Optional[bool] = None, progress: bool = True) -> Answers:
         """Answer a question from a context: the top-k spans, best first, with stage timings.
 
         With `fast=True` a long context is read best windows first, ranked by the words they share
@@ -179,13 +207,18 @@ class Reader:
         again while the best answer scores below `confident_score` (default: the reader's, from the
         model's config when read at the model's own window; -inf reads no more), never past half
         the windows. Skipped windows are marked so on the result; `note` says why it read on.
+
+        Each read window keeps its logits (for charts) when `keep_logits`, by default when the text
+        has at most KEEP_LOGITS_WINDOWS windows. A text of more than PROGRESS_WINDOWS windows shows
+        a progress bar (`progress=False` hides it); Ctrl-C or a notebook's interrupt stops it.
         """
         top_k = whole_number(top_k, "top_k")
         max_windows = whole_number(self.fast_windows if max_windows is None else max_windows, "max_windows")
         sure = self.confident_score if confident_score is None else check_confident_score(confident_score)
         began = time.perf_counter()
-        with self._tokenizing:  # a fast tokenizer used from two threads at once fails ("Already borrowed")
-            encoded = encode(self.tokenizer, question, context, self.sequence_length, self.doc_stride)
+        with self._tokenizing, _Progress("tokenizing", "segment", progress, least=4) as bar:
+            # (a fast tokenizer used from two threads at once fails: "Already borrowed")
+            encoded = encode(self.tokenizer, question, context, self.sequence_length, self.doc_stride, bar.update_to)
         windows = encoded.windows()
         order, first = list(range(len(windows))), len(windows)
         if fast and len(windows) > max_windows:
@@ -194,7 +227,15 @@ class Reader:
         tokenized = time.perf_counter()
 
         def run(indexes: List[int]) -> Tuple[np.ndarray, np.ndarray]:
-            return self.engine.run({k: v[indexes] for k, v in encoded.features.items()})
+            chunks = [indexes[i:i + PROGRESS_CHUNK] for i in range(0, len(indexes), PROGRESS_CHUNK)]
+            starts, ends = [], []
+            with _Progress("reading", "window", progress, least=PROGRESS_WINDOWS + 1) as bar:
+                for chunk in chunks:
+                    start, end = self.engine.run({k: v[chunk] for k, v in encoded.features.items()})
+                    starts.append(start)
+                    ends.append(end)
+                    bar.update_to(bar.done + len(chunk), len(indexes))
+            return np.concatenate(starts), np.concatenate(ends)
 
         reading = self.read_windows(context, encoded.offsets, order, run, top_k, first=first, confident_score=sure)
         done = time.perf_counter()
@@ -206,7 +247,8 @@ class Reader:
             engine=self.engine_name,
             timings={"tokenize": tokenized - began, "engine": reading.engine_seconds,
                      "decode": reading.decode_seconds, "total": done - began},
-            windows=attach_logits(windows, reading.read, reading.start_logits, reading.end_logits),
+            windows=attach_logits(windows, reading.read, reading.start_logits, reading.end_logits,
+                                  keep=len(windows) <= KEEP_LOGITS_WINDOWS if keep_logits is None else bool(keep_logits)),
             warning=RANDOM_WEIGHTS_NOTE if self.random_weights else None,
             note=reading.note(len(windows), first, sure),
         )

@@ -244,11 +244,14 @@ class _SpanPool:
                 for rank, (score, _, start, end, window) in enumerate(ranked, start=1)]
 
 
-def attach_logits(windows: List[Window], read: Sequence[int], start_logits: np.ndarray, end_logits: np.ndarray) -> List[Window]:
-    """Mark which windows were read and give each read window its logits (for charts)."""
+def attach_logits(windows: List[Window], read: Sequence[int], start_logits: np.ndarray, end_logits: np.ndarray,
+                  keep: bool = True) -> List[Window]:
+    """Mark which windows were read and, when `keep`, give each read window its logits (for charts)."""
     read_set = set(read)
     for window in windows:
         window.read = window.index in read_set
+    if not keep:
+        return windows
     for row, index in enumerate(read):
         windows[index].start_logits, windows[index].end_logits = start_logits[row], end_logits[row]
     return windows
