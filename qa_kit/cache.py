@@ -96,7 +96,8 @@ def file_sha256(path: Path) -> str:
     key = _stat_key(path)
     known = _hash_memo.get(key)
     if known is None:
-        memo_file = cache_dir() / "hashes" / (hashlib.sha1(str(path.resolve()).encode()).hexdigest() + ".json")
+        # named by device and inode, not path: an entry's files keep theirs when its folder is renamed in
+        memo_file = cache_dir() / "hashes" / f"{key[0]}-{key[1]}.json"
         try:
             memo = json.loads(memo_file.read_text(encoding="utf-8"))
             known = memo["sha256"] if tuple(memo["stat"]) == key else None
