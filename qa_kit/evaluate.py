@@ -1,9 +1,12 @@
 """Score a reader on a SQuAD v1.1 question set: exact match and token F1, overall and per question.
 
-The scoring follows the official SQuAD v1.1 scorer: both answers are normalised (lower case,
-punctuation removed, the articles a/an/the removed, whitespace collapsed), exact match asks for
-equal normalised strings, F1 compares the bags of normalised tokens, and each question takes its
-best score over its gold answers. Overall scores are percentages, as the official scorer prints.
+The scoring is the official SQuAD v1.1 scorer's: both answers are normalised (lower case, then
+punctuation removed, then the articles a/an/the removed, then whitespace collapsed), exact match
+asks for equal normalised strings, F1 compares the bags of normalised tokens and is 0 when they
+share none (even when both are empty: "a" against "the" has exact match 1 and F1 0), and each
+question takes its best score over its gold answers, metric by metric. Overall scores are
+percentages, as the official scorer prints. A question with no gold answer, which v1.1 cannot
+score, is scored as SQuAD v2 scores an unanswerable one: only an answer that normalises to "" is right.
 """
 from __future__ import annotations
 
@@ -45,19 +48,15 @@ class Example:
 
 
 def normalize_answer(s: str) -> str:
-    """SQuAD normalisation, so that 'The Calvin cycle.' and 'calvin cycle' count as equal."""
+    """SQuAD v1.1 normalisation, in the official order, so 'The Calvin cycle.' equals 'calvin cycle'."""
     s = s.lower()
     s = "".join(ch for ch in s if ch not in _PUNCTUATION)
     s = _ARTICLES.sub(" ", s)
     return " ".join(s.split())
 
 
-def _as_golds(golds: Union[str, Sequence[str]]) -> List[str]:
-    # A question with no gold answer (SQuAD v2 style) is scored against "": only an empty
-    # prediction is right, as the SQuAD v2 scorer does.
-    if isinstance(golds, str):
-        return [golds]
-    return list(golds) or [""]
+def _golds_list(golds: Union[str, Sequence[str]]) -> List[str]:
+    return [golds] if isinstance(golds, str) else list(golds)
 
 
 def _em_one(prediction: str, gold: str) -> float:
@@ -67,26 +66,30 @@ def _em_one(prediction: str, gold: str) -> float:
 def _f1_one(prediction: str, gold: str) -> float:
     pred_tokens = normalize_answer(prediction).split()
     gold_tokens = normalize_answer(gold).split()
-    if not pred_tokens or not gold_tokens:
-        # Only reachable when one side normalises to nothing; counting "both empty" as a match
-        # keeps F1 consistent with exact match (the v1.1 scorer would give 0 here).
-        return float(pred_tokens == gold_tokens)
     same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
-    if same == 0:
+    if same == 0:  # as the official v1.1 scorer: also when both sides normalise to nothing
         return 0.0
-    precision = same / len(pred_tokens)
-    recall = same / len(gold_tokens)
-    return 2 * precision * recall / (precision + recall)
+    precision = 1.0 * same / len(pred_tokens)
+    recall = 1.0 * same / len(gold_tokens)
+    return (2 * precision * recall) / (precision + recall)
+
+
+def _unanswerable(prediction: str) -> float:
+    # No gold answer: v1.1 cannot score this (a max over nothing); SQuAD v2's rule for an
+    # unanswerable question counts only an answer that normalises to "" as right, for EM and F1.
+    return float(normalize_answer(prediction) == "")
 
 
 def exact_match(prediction: str, golds: Union[str, Sequence[str]]) -> float:
-    """1.0 when the normalised prediction equals any normalised gold answer, else 0.0."""
-    return max(_em_one(prediction, g) for g in _as_golds(golds))
+    """Official v1.1 exact match: 1.0 when the normalised prediction equals any normalised gold, else 0.0."""
+    golds = _golds_list(golds)
+    return max(_em_one(prediction, g) for g in golds) if golds else _unanswerable(prediction)
 
 
 def f1(prediction: str, golds: Union[str, Sequence[str]]) -> float:
-    """Token-overlap F1 (0.0 to 1.0) between prediction and the best-matching gold answer."""
-    return max(_f1_one(prediction, g) for g in _as_golds(golds))
+    """Official v1.1 token-overlap F1 (0.0 to 1.0) against the best-matching gold answer."""
+    golds = _golds_list(golds)
+    return max(_f1_one(prediction, g) for g in golds) if golds else _unanswerable(prediction)
 
 
 # ---------------------------------------------------------------------------------------------
