@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
-from .errors import EngineError, InputError, SourceError
+from .errors import EngineError, InputError, SourceError, whole_number
 from .reading import check_lengths, check_text
 from .results import Answer, Answers
 
@@ -35,25 +35,55 @@ QA_TASKS = ("question_answering", "qa")  # DeepSparse's name for the task and it
 PIPELINE_DEFAULTS = {"sequence_length": 128, "doc_stride": 64}  # DeepSparse's QA pipeline, when a server sets none
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+MAX_REPLY_BYTES = 16_000_000  # a QA reply is a few hundred bytes, /config a few kB: more is not a DeepSparse server
 TOP_ONLY_NOTE = "answered by a DeepSparse server, which gives only its top answer (raw score, no probability)"
 ENDPOINT_NAME = "question_answering"  # serve() names its endpoint so: POST /v2/models/question_answering/infer
 Timeout = Union[None, float, Tuple[float, float]]
 
 
 def split_timeout(timeout: Timeout) -> Tuple[float, float]:
-    """(connect, read) seconds: None gives 5 s / 60 s; one number is the read limit (connect at most 5 s)."""
+    """(connect, reply) seconds: None gives 5 s / 60 s; one number is the reply limit (connect at most 5 s).
+
+    The reply limit bounds the whole reply, not each read: a server dripping a byte at a time is
+    cut off when it runs out."""
     if timeout is None:
         return CONNECT_TIMEOUT, READ_TIMEOUT
-    if isinstance(timeout, (tuple, list)):
-        if len(timeout) != 2:
-            raise InputError(f"timeout={timeout!r} must be one number of seconds or a (connect, read) pair.")
-        connect, read = (float(t) for t in timeout)
+    if isinstance(timeout, (tuple, list)) and len(timeout) == 2:
+        connect, read = (_seconds(t, timeout) for t in timeout)
+    elif isinstance(timeout, (tuple, list)):
+        raise InputError(f"timeout={timeout!r} must be one number of seconds or a (connect, read) pair.")
     else:
-        read = float(timeout)
+        read = _seconds(timeout, timeout)
         connect = min(CONNECT_TIMEOUT, read)
-    if not (connect > 0 and read > 0):
-        raise InputError(f"timeout={timeout!r} must be more than 0 seconds.")
     return connect, read
+
+
+def _seconds(value: Any, given: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf:
+        return float(value)
+    raise InputError(f"timeout={given!r} must be more than 0 seconds: a number such as 30, or a (connect, read) pair.")
+
+
+class Reply:
+    """A server's whole reply, read within the kit's size and time limits."""
+
+    def __init__(self, status_code: int, body: bytes):
+        self.status_code, self.body = status_code, body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError for anything that is not plain, finite, not absurdly nested JSON."""
+        try:
+            return json.loads(self.body, parse_constant=_refuse_constant)
+        except RecursionError:  # thousands of nested lists: the parser's stack runs out
+            raise ValueError("JSON nested too deeply") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _base_and_route(url: str) -> Tuple[str, Optional[str]]:
@@ -119,23 +149,40 @@ class ServerReader:
             session = self._local.session = requests.Session()
         return session
 
-    def _request(self, method: str, path: str, payload: Optional[dict] = None):
-        """One HTTP call with connect and read limits; network failures become one-line kit errors."""
+    def _request(self, method: str, path: str, payload: Optional[dict] = None) -> Reply:
+        """One HTTP call within the connect limit, the whole reply within the reply limit and
+        MAX_REPLY_BYTES; network failures become one-line kit errors."""
         import requests
 
         address = self.base_url + path
+        deadline = time.monotonic() + self.connect_timeout + self.read_timeout
         try:
-            return self._session().request(method, address, json=payload, timeout=(self.connect_timeout, self.read_timeout))
+            response = self._session().request(method, address, json=payload, stream=True,
+                                               timeout=(self.connect_timeout, self.read_timeout))
+            with response:
+                body = bytearray()
+                while True:
+                    chunk = response.raw.read1(1 << 16, decode_content=True)  # what has come, not a full block
+                    if not chunk:
+                        return Reply(response.status_code, bytes(body))
+                    body += chunk
+                    if len(body) > MAX_REPLY_BYTES:
+                        raise EngineError(f"The server at {self.base_url} sent more than {MAX_REPLY_BYTES / 1e6:g} MB for "
+                                          f"{path}: it is not a question-answering reply; check the address.")
+                    if time.monotonic() > deadline:
+                        raise EngineError(f"The server at {self.base_url} did not finish its reply within "
+                                          f"{self.read_timeout:g} s: it is busy or stuck; try again, or allow longer "
+                                          "with timeout=(5, 300).")
         except requests.exceptions.ConnectTimeout:
             raise SourceError(f"The server at {self.base_url} did not accept a connection within {self.connect_timeout:g} s: "
                               "check the address, or that the server is up.") from None
-        except requests.exceptions.ReadTimeout:
+        except (requests.exceptions.ReadTimeout, urllib3_errors().ReadTimeoutError):
             raise EngineError(f"The server at {self.base_url} gave no answer within {self.read_timeout:g} s: it is busy "
                               "or stuck; try again, or allow longer with timeout=(5, 300).") from None
         except requests.exceptions.ConnectionError:
             raise SourceError(f"Nothing answers at {self.base_url} (connection refused or dropped): start a server with "
                               "`qa-kit serve --model MODEL --port PORT`, or check the address.") from None
-        except requests.exceptions.RequestException as error:
+        except (requests.exceptions.RequestException, urllib3_errors().HTTPError) as error:
             raise SourceError(f"Could not reach {address} ({type(error).__name__}): check the address.") from None
 
     def _get_json(self, path: str) -> Any:
@@ -154,9 +201,8 @@ class ServerReader:
 
     def ask(self, question: str, context: str, top_k: int = 1, **ignored: Any) -> Answers:
         """Post the question to the server; its top answer comes back as the kit's usual result."""
-        if not isinstance(top_k, int) or top_k < 1:
-            raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
         check_text(question, context)
+        top_k = whole_number(top_k, "top_k")
         began = time.perf_counter()
         response = self._request("POST", self.route, {"question": question, "context": context})
         returned = time.perf_counter()
@@ -192,7 +238,7 @@ class ServerReader:
                               "is it a question-answering server?") from None
         fields = {"answer": str, "start": int, "end": int, "score": (int, float)}
         if not isinstance(body, dict) or any(not isinstance(body.get(k), t) or isinstance(body.get(k), bool)
-                                             for k, t in fields.items()):
+                                             for k, t in fields.items()) or not math.isfinite(body["score"]):
             raise EngineError(f"{where} answered {_clip(json.dumps(body))}, not a question-answering result "
                               "(answer, start, end, score): is it serving another task?")
         start, end = body["start"], body["end"]
@@ -205,6 +251,13 @@ class ServerReader:
     def __repr__(self) -> str:
         return (f"ServerReader({self.source!r}, route={self.route!r}, model={self.model_path!r}, "
                 f"sequence_length={self.sequence_length}, doc_stride={self.doc_stride})")
+
+
+def urllib3_errors():
+    """urllib3's exceptions (reading a streamed reply raises them unwrapped by requests)."""
+    import urllib3.exceptions
+
+    return urllib3.exceptions
 
 
 def _clip(text: str, limit: int = 80) -> str:
@@ -339,6 +392,8 @@ def serve(
                           "(pip install -e '.[server]').")
     if sequence_length is not None and doc_stride is not None:
         check_lengths(sequence_length, doc_stride)  # before any download
+    if num_cores is not None:
+        num_cores = whole_number(num_cores, "num_cores")
     _check_port(host, port)
     resolved = resolve(model, timeout=timeout)
     sequence_length, doc_stride = model_window(model_config(resolved.model_dir), sequence_length, doc_stride)
@@ -352,19 +407,17 @@ def serve(
     if blocking:
         print(f"qa-kit: serving {model} at {url}/v2/models/{ENDPOINT_NAME}/infer (docs: {url}/docs); Ctrl-C stops it",
               file=sys.stderr, flush=True)
-        process = subprocess.Popen(command, env=env)
+        process = subprocess.Popen(command, env=env, preexec_fn=_parent_death_hook())
         process.served_dir = folder  # type: ignore[attr-defined]
-        try:
-            process.wait()
-        except KeyboardInterrupt:
-            pass
+        stopped_by = _wait_or_signal(process)
         stop(process)
-        if process.returncode not in (0, -signal.SIGINT, 128 + signal.SIGINT):
+        if stopped_by is None and process.returncode not in (0, -signal.SIGINT, 128 + signal.SIGINT):
             raise EngineError(f"DeepSparse's server stopped with exit code {process.returncode}: see its messages above.")
         return None
     log_path = folder.with_name(folder.name + ".log")  # kept after the copy is removed
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   preexec_fn=_parent_death_hook())
     process.url = url  # type: ignore[attr-defined]
     process.log_path = log_path  # type: ignore[attr-defined]
     process.served_dir = folder  # type: ignore[attr-defined]
@@ -375,6 +428,50 @@ def serve(
         stop(process)
         raise
     return process
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name))
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs: ask Linux to send it SIGTERM when its parent dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _parent_death_hook() -> Optional[Callable[[], None]]:
+    # Linux sends the signal when the *thread* that started the child ends: only the main thread
+    # lives as long as the process, so servers started from other threads go without it.
+    return _die_with_parent if threading.current_thread() is threading.main_thread() else None
+
+
+def _wait_or_signal(process: subprocess.Popen) -> Optional[int]:
+    """Wait for the server to end, or for a signal that stops us (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT).
+
+    Returns the signal that arrived, or None when the server ended by itself. Only the main thread
+    can take signals; elsewhere this simply waits.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        process.wait()
+        return None
+    arrived: List[int] = []
+
+    def on_signal(number: int, _frame: Any) -> None:
+        arrived.append(number)
+        raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        arrived.append(arrived[-1] if arrived else signal.SIGINT)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return arrived[-1] if arrived else None
 
 
 def wait_ready(url: str, timeout: float = 120.0, process: Optional[subprocess.Popen] = None) -> None:
