@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup test lab clean
+.PHONY: setup test test-quick lab clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ setup:
 
 test:
 	NM_DISABLE_ANALYTICS=1 $(BIN)/python -m pytest
+
+test-quick:  # while working: everything but the notebooks, the browser and other slow tests
+	NM_DISABLE_ANALYTICS=1 $(BIN)/python -m pytest -m "not slow"
 
 lab:
 	NM_DISABLE_ANALYTICS=1 $(BIN)/qa-kit lab
