@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import pandas as pd
 
 from .errors import InputError
+from .text import plain_for_matplotlib
 
 FORMAT_VERSION = 1
 
@@ -438,10 +439,10 @@ def _bench_figure(report: BenchReport, model: Optional[str] = None):
         ax.set_title("fast reading by size, long article", fontsize=10)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     r = block["ratios"]
-    fig.suptitle(f"{block['model']}: kit/pipeline {_fmt(r.get('kit_over_pipeline_one_window'), 'x')} (one window), "
-                 f"{_fmt(r.get('kit_over_pipeline_long_document'), 'x')} (long); fast reading "
-                 f"{_fmt(r.get('full_over_fast_long_document'), 'x')} faster, agreement {_fmt(block.get('fast_agreement'), 'fraction')}"
-                 .replace("$", r"\$"), fontsize=10)
+    title = (f"{block['model']}: kit/pipeline {_fmt(r.get('kit_over_pipeline_one_window'), 'x')} (one window), "
+             f"{_fmt(r.get('kit_over_pipeline_long_document'), 'x')} (long); fast reading "
+             f"{_fmt(r.get('full_over_fast_long_document'), 'x')} faster, agreement {_fmt(block.get('fast_agreement'), 'fraction')}")
+    fig.suptitle(plain_for_matplotlib(title), fontsize=10)  # a model's path may hold "$"
     return fig
 
 

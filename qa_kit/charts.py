@@ -2,7 +2,9 @@
 
 Every function returns a `Chart`, a plain `matplotlib.figure.Figure` that also shows itself as
 a PNG in a notebook (whether or not pyplot was imported) and saves with `.savefig()` as usual.
-A random-weight model's warning is printed on the figure in red.
+A random-weight model's warning is printed on the figure in red. Every text that comes from a user
+or a model (questions, answers, model names, warnings) goes through `plain_for_matplotlib`, so a
+`$` in it draws as a dollar sign, never as maths.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .render import percent
+from .text import plain_for_matplotlib
 
 STAGES = ("tokenize", "engine", "decode")
 STAGE_COLORS = {"tokenize": "#60a5fa", "engine": "#f59e0b", "decode": "#34d399", "total": "#9ca3af"}
@@ -66,7 +69,7 @@ def _warn(fig: Figure, obj: Any) -> None:
     warning = warning_of(obj)
     if warning:
         width = int(fig.get_figwidth() * 12)  # characters that fit at this font size
-        fig.suptitle(textwrap.fill(f"⚠ {warning}", width, max_lines=3, placeholder=" …"),
+        fig.suptitle(plain_for_matplotlib(textwrap.fill(f"⚠ {warning}", width, max_lines=3, placeholder=" …")),
                      color=WARNING_COLOR, fontsize=9, fontweight="bold")
 
 
@@ -75,12 +78,12 @@ def topk_chart(answers: Any) -> Chart:
     items = list(answers)
     fig, (ax,) = _new(7, 1.2 + 0.45 * max(len(items), 1))
     _warn(fig, answers)
-    ax.set_title(_short(f"Q: {answers.question}", 80), fontsize=10, loc="left")
+    ax.set_title(plain_for_matplotlib(_short(f"Q: {answers.question}", 80)), fontsize=10, loc="left")
     if not items:
         ax.text(0.5, 0.5, "no span qualified as an answer", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
-    labels = [f"{a.rank}. {_short(a.text, 36)}" for a in items]
+    labels = [plain_for_matplotlib(f"{a.rank}. {_short(a.text, 36)}") for a in items]
     y = np.arange(len(items))
     widths = np.nan_to_num([a.probability for a in items])  # a server gives no probability: no bar, "p n/a"
     bars = ax.barh(y, widths, color=["#2563eb"] + ["#93c5fd"] * (len(items) - 1))
@@ -133,7 +136,7 @@ def logits_chart(answers: Any, *, x: str = "chars") -> Chart:
     fig = Chart(figsize=(10, 5.2), layout="constrained")
     start_ax, end_ax, strip = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 3, 1.2]})
     _warn(fig, answers)
-    start_ax.set_title(_short(f"Q: {answers.question}", 90), fontsize=10, loc="left")
+    start_ax.set_title(plain_for_matplotlib(_short(f"Q: {answers.question}", 90)), fontsize=10, loc="left")
     extents = _extents(answers.windows, x)
     best = answers.best
     if not extents:
@@ -157,8 +160,9 @@ def logits_chart(answers: Any, *, x: str = "chars") -> Chart:
         for ax in (start_ax, end_ax):
             ax.axvspan(*span, color=CHOSEN_COLOR, alpha=0.4, lw=0)
             ax.axvline(span[0], color=CHOSEN_COLOR, lw=0.8)
-        start_ax.annotate(f"chosen: {_short(best.text, 40)}", xy=(span[0], 1.0), xycoords=("data", "axes fraction"),
-                          xytext=(3, -10), textcoords="offset points", color=CHOSEN_COLOR, fontsize=8)
+        start_ax.annotate(plain_for_matplotlib(f"chosen: {_short(best.text, 40)}"), xy=(span[0], 1.0),
+                          xycoords=("data", "axes fraction"), xytext=(3, -10), textcoords="offset points",
+                          color=CHOSEN_COLOR, fontsize=8)
     start_ax.set_ylabel("start logit")
     end_ax.set_ylabel("end logit")
     strip.set_ylabel("windows", fontsize=8)
@@ -233,7 +237,8 @@ def comparison_chart(frame: Any) -> Chart:
         notes = ["error" if m in failed else ("n/a" if v is None or np.isnan(v) else label.format(v)) for m, v in zip(models, values)]
         ax.bar_label(bars, labels=[f" {n}" for n in notes], fontsize=8)
         ax.set_title(name, fontsize=9)
-        ax.set_yticks(y, [_short(m, 28) for m in models] if ax is axes[0] else [""] * len(models), fontsize=8)
+        names = [plain_for_matplotlib(_short(m, 28)) for m in models]
+        ax.set_yticks(y, names if ax is axes[0] else [""] * len(models), fontsize=8)
         ax.invert_yaxis()
         ax.margins(x=0.3)
     axes[0].set_xlim(0, 1.3)  # agreement is a share: keep its scale fixed
@@ -273,7 +278,7 @@ def timings_chart(answers_or_frame: Any) -> Chart:
     for yi, total, (_, row) in zip(y, left, rows):
         missing = all(np.isnan(v) for v in row.values()) if row else True
         ax.text(total, yi, " no timing (failed)" if missing else f" {total:.1f} ms", va="center", fontsize=8)
-    ax.set_yticks(y, [label for label, _ in rows], fontsize=8)
+    ax.set_yticks(y, [plain_for_matplotlib(label) for label, _ in rows], fontsize=8)
     ax.invert_yaxis()
     ax.margins(x=0.15)
     per_model = not hasattr(answers_or_frame, "timings") and not isinstance(answers_or_frame, (list, tuple))

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import pandas as pd
 
 from .errors import InputError
+from .text import plain_for_matplotlib
 
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -176,11 +177,6 @@ def _shorten(s: str, width: int) -> str:
     return s if len(s) <= width else s[: width - 3] + "..."
 
 
-def _mpl_plain(s: str) -> str:
-    # a pair of "$" would switch matplotlib into math mode ("$4.7 billion ... $5.6 billion")
-    return s.replace("$", r"\$")
-
-
 @dataclass(eq=False)  # comparing DataFrames with == has no single truth value
 class EvalReport:
     """The scores of one reader on one question set: overall, per question, as text, HTML and a chart."""
@@ -304,12 +300,12 @@ class EvalReport:
         scores = [float(v) for v in self.frame["f1"]]
         exact = [float(v) >= 100.0 for v in self.frame["exact_match"]]
         colours = [_EM_COLOUR if e else (_PARTIAL_COLOUR if s > 0 else _MISS_COLOUR) for s, e in zip(scores, exact)]
-        labels = [_mpl_plain(_shorten(q, 48)) for q in self.frame["question"]]
+        labels = [plain_for_matplotlib(_shorten(q, 48)) for q in self.frame["question"]]
         ys = list(range(n))
         ax.barh(ys, scores, color=colours)
         for y, s, pred, colour in zip(ys, scores, self.frame["prediction"], colours):
             # a miss has no bar to see, so its label takes the miss colour instead
-            ax.text(min(s, 100) + 1.5, y, _mpl_plain(_shorten(pred, 26)) or "(no answer)",
+            ax.text(min(s, 100) + 1.5, y, plain_for_matplotlib(_shorten(pred, 26) or "(no answer)"),
                     va="center", fontsize=8, color=_MISS_COLOUR if s == 0 else "#333333")
         ax.set_yticks(ys, labels=labels, fontsize=8)
         ax.invert_yaxis()  # first question on top
@@ -323,7 +319,7 @@ class EvalReport:
                            Patch(color=_MISS_COLOUR, label="no overlap (F1 0)")],
                   loc="upper center", bbox_to_anchor=(0.5, -0.45 / max(n, 1) - 0.06), ncols=3,
                   fontsize=8, frameon=False)
-        ax.set_title(_mpl_plain(f"{self.model or 'reader'} on {self.dataset or 'dataset'}: "
+        ax.set_title(plain_for_matplotlib(f"{self.model or 'reader'} on {self.dataset or 'dataset'}: "
                                 f"EM {self.exact_match:.1f}, F1 {self.f1:.1f} (dashed: mean F1)"), fontsize=10)
         return fig
 

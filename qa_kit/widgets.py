@@ -34,6 +34,7 @@ from .render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, not
                      warning_html)
 from .results import Answers
 from .sources import DATA_DIR, default_model, network_timeout, source_kind
+from .text import plain_for_matplotlib
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def questions_chart(results: Sequence[Answers]) -> Chart:
     ax = fig.subplots()
     warning = warning_of(list(results))
     if warning:
-        fig.suptitle(f"⚠ {warning[:120]}", color="#b91c1c", fontsize=9, fontweight="bold")
+        fig.suptitle(plain_for_matplotlib(f"⚠ {warning[:120]}"), color="#b91c1c", fontsize=9, fontweight="bold")
     labels, values, notes = [], [], []
     for i, answers in enumerate(results, 1):
         best = answers.best
@@ -134,8 +135,8 @@ def questions_chart(results: Sequence[Answers]) -> Chart:
         notes.append(f" {_clip(best.text, 28)}" if best else " (no answer)")
     y = list(range(len(results)))
     bars = ax.barh(y, values, color="#2563eb")
-    ax.bar_label(bars, labels=notes, fontsize=8)
-    ax.set_yticks(y, labels, fontsize=8)
+    ax.bar_label(bars, labels=[plain_for_matplotlib(n) for n in notes], fontsize=8)
+    ax.set_yticks(y, [plain_for_matplotlib(label) for label in labels], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, min(1.0, max(values, default=0.0) * 1.5 + 0.05))
     ax.set_xlabel("probability of the best answer")
