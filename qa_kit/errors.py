@@ -1,4 +1,5 @@
 """One exception family for the kit: every message says what was wrong and what to do."""
+import math
 import numbers
 
 
@@ -25,3 +26,10 @@ def whole_number(value: object, name: str, least: int = 1) -> int:
         if whole and value >= least:
             return int(value)
     raise InputError(f"{name}={value!r} must be a whole number, {least} or more.")
+
+
+def positive_seconds(value: object, name: str, hint: str = "a number such as 30") -> float:
+    """`value` as seconds when it is a finite number above 0 (not a bool); else an InputError naming `name`."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 < value < math.inf:
+        return float(value)
+    raise InputError(f"{name}={value!r} is not a time limit: give seconds above 0, {hint}.")

@@ -11,6 +11,7 @@ without touching the user's folder or the copy the in-process engine uses.
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib.util
 import json
 import math
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
-from .errors import EngineError, InputError, SourceError, whole_number
+from .errors import EngineError, InputError, SourceError, positive_seconds, whole_number
 from .reading import check_lengths, check_text
 from .results import Answer, Answers
 
@@ -35,6 +36,7 @@ QA_TASKS = ("question_answering", "qa")  # DeepSparse's name for the task and it
 PIPELINE_DEFAULTS = {"sequence_length": 128, "doc_stride": 64}  # DeepSparse's QA pipeline, when a server sets none
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+PAIR_HINT = "a number such as 30 or a (connect, read) pair"
 MAX_REPLY_BYTES = 16_000_000  # a QA reply is a few hundred bytes, /config a few kB: more is not a DeepSparse server
 TOP_ONLY_NOTE = "answered by a DeepSparse server, which gives only its top answer (raw score, no probability)"
 ENDPOINT_NAME = "question_answering"  # serve() names its endpoint so: POST /v2/models/question_answering/infer
@@ -44,24 +46,22 @@ Timeout = Union[None, float, Tuple[float, float]]
 def split_timeout(timeout: Timeout) -> Tuple[float, float]:
     """(connect, reply) seconds: None gives 5 s / 60 s; one number is the reply limit (connect at most 5 s).
 
-    The reply limit bounds the whole reply, not each read: a server dripping a byte at a time is
-    cut off when it runs out."""
+    The reply limit is each request's whole time, from its start (connecting included) to the last
+    byte of the reply, not a limit on each read: a server dripping a byte at a time, in its headers
+    or its body, is cut off when the time runs out. Only connecting can outlast it, up to the
+    connect limit, when that is the larger of the two.
+    Anything but numbers above 0 (a string, NaN, inf, a bool, a pair of the wrong length) is an
+    InputError."""
     if timeout is None:
         return CONNECT_TIMEOUT, READ_TIMEOUT
     if isinstance(timeout, (tuple, list)) and len(timeout) == 2:
-        connect, read = (_seconds(t, timeout) for t in timeout)
+        connect, read = (positive_seconds(t, "timeout", PAIR_HINT) for t in timeout)
     elif isinstance(timeout, (tuple, list)):
         raise InputError(f"timeout={timeout!r} must be one number of seconds or a (connect, read) pair.")
     else:
-        read = _seconds(timeout, timeout)
+        read = positive_seconds(timeout, "timeout", PAIR_HINT)
         connect = min(CONNECT_TIMEOUT, read)
     return connect, read
-
-
-def _seconds(value: Any, given: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf:
-        return float(value)
-    raise InputError(f"timeout={given!r} must be more than 0 seconds: a number such as 30, or a (connect, read) pair.")
 
 
 class Reply:
@@ -84,6 +84,104 @@ class Reply:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+class _Deadline:
+    """One request's time limit: when it runs out, the request's socket is shut, which wakes any read
+    blocked on it (a timeout on each read alone lets a byte-at-a-time drip go on for ever)."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._socket: Optional[socket.socket] = None
+        self._done = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: Optional[socket.socket]) -> None:
+        """Shut `sock` when the time runs out (at once if it has)."""
+        with self._lock:
+            if sock is not None and not self._done:
+                self._socket = sock
+                if self.expired:
+                    _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if not self._done:
+                self.expired = True
+                if self._socket is not None:
+                    _shut(self._socket)
+
+    def cancel(self) -> None:
+        """The request is over: after this the socket, which may serve the next request, is never shut."""
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+_watching = threading.local()  # .deadline: the request this thread is making now, if any
+
+
+@functools.lru_cache(maxsize=None)
+def _watched_adapter() -> type:
+    """A requests adapter whose connections hand their socket to this thread's request deadline.
+
+    Proxied requests keep urllib3's own connections, so only the checks between reads bound them.
+    """
+    import requests.adapters
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def watched(base: type) -> type:
+        class Watched(base):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                _watch(self.sock)
+
+            def getresponse(self):  # a kept-alive connection is not connected again
+                _watch(self.sock)
+                return super().getresponse()
+
+        return Watched
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = watched(HTTPConnection)
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = watched(HTTPSConnection)
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
+
+    return Adapter
+
+
+def _watch(sock: Optional[socket.socket]) -> None:
+    deadline = getattr(_watching, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+def _watched_session() -> Any:
+    """A requests session whose every request ends by its deadline, however slowly the server sends."""
+    import requests
+
+    session = requests.Session()
+    adapter = _watched_adapter()()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _base_and_route(url: str) -> Tuple[str, Optional[str]]:
@@ -121,12 +219,14 @@ class ServerReader:
         self._local = threading.local()  # one HTTP session per thread: sessions are not shared across threads
         config = self._get_json("/config")
         endpoint = _pick_endpoint(self.source, config, wanted_route)
-        self.endpoint_name = endpoint.get("name") or ENDPOINT_NAME
-        route = endpoint.get("route")
-        self.route = wanted_route or (f"/v2/models/{route.strip('/')}/infer" if route else f"/v2/models/{self.endpoint_name}/infer")
+        self.endpoint_name = str(endpoint.get("name") or ENDPOINT_NAME)
+        self.route = wanted_route or _infer_route(endpoint)
         self.task = endpoint.get("task")
         self.model_path = str(endpoint.get("model") or "")
         kwargs = endpoint.get("kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise SourceError(f"{self.source} answered /config with endpoint settings (kwargs) that are not an object: "
+                              "it is not a DeepSparse server, or a version the kit does not know.")
         self.sequence_length = kwargs.get("sequence_length", PIPELINE_DEFAULTS["sequence_length"])
         self.doc_stride = kwargs.get("doc_stride", PIPELINE_DEFAULTS["doc_stride"])
         self.random_weights = _says_random_weights(self.model_path)
@@ -142,48 +242,75 @@ class ServerReader:
         return self.base_url + self.route
 
     def _session(self):
-        import requests
-
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = _watched_session()
         return session
 
     def _request(self, method: str, path: str, payload: Optional[dict] = None) -> Reply:
-        """One HTTP call within the connect limit, the whole reply within the reply limit and
-        MAX_REPLY_BYTES; network failures become one-line kit errors."""
-        import requests
-
-        address = self.base_url + path
-        deadline = time.monotonic() + self.connect_timeout + self.read_timeout
+        """One HTTP call, whole within the reply limit and MAX_REPLY_BYTES; network failures become one-line kit errors."""
+        deadline = _Deadline(self.read_timeout)
+        _watching.deadline = deadline  # the session's connections hand their socket to it
         try:
-            response = self._session().request(method, address, json=payload, stream=True,
-                                               timeout=(self.connect_timeout, self.read_timeout))
+            response = self._session().request(method, self.base_url + path, json=payload, stream=True,
+                                               timeout=(self.connect_timeout, self.read_timeout),
+                                               headers={"Accept-Encoding": "identity"})
             with response:
-                body = bytearray()
-                while True:
-                    chunk = response.raw.read1(1 << 16, decode_content=True)  # what has come, not a full block
-                    if not chunk:
-                        return Reply(response.status_code, bytes(body))
-                    body += chunk
-                    if len(body) > MAX_REPLY_BYTES:
-                        raise EngineError(f"The server at {self.base_url} sent more than {MAX_REPLY_BYTES / 1e6:g} MB for "
-                                          f"{path}: it is not a question-answering reply; check the address.")
-                    if time.monotonic() > deadline:
-                        raise EngineError(f"The server at {self.base_url} did not finish its reply within "
-                                          f"{self.read_timeout:g} s: it is busy or stuck; try again, or allow longer "
-                                          "with timeout=(5, 300).")
-        except requests.exceptions.ConnectTimeout:
-            raise SourceError(f"The server at {self.base_url} did not accept a connection within {self.connect_timeout:g} s: "
-                              "check the address, or that the server is up.") from None
-        except (requests.exceptions.ReadTimeout, urllib3_errors().ReadTimeoutError):
-            raise EngineError(f"The server at {self.base_url} gave no answer within {self.read_timeout:g} s: it is busy "
-                              "or stuck; try again, or allow longer with timeout=(5, 300).") from None
-        except requests.exceptions.ConnectionError:
-            raise SourceError(f"Nothing answers at {self.base_url} (connection refused or dropped): start a server with "
-                              "`qa-kit serve --model MODEL --port PORT`, or check the address.") from None
-        except (requests.exceptions.RequestException, urllib3_errors().HTTPError) as error:
-            raise SourceError(f"Could not reach {address} ({type(error).__name__}): check the address.") from None
+                return Reply(response.status_code, self._read_body(response, path, deadline))
+        except Exception as error:
+            if isinstance(error, EngineError):  # the body's own limits, already said
+                raise
+            if deadline.expired:
+                raise self._too_slow() from None
+            kit_error = self._network_error(error, path)
+            if kit_error is None:
+                raise
+            raise kit_error from None
+        finally:
+            deadline.cancel()
+            _watching.deadline = None
+
+    def _read_body(self, response: Any, path: str, deadline: "_Deadline") -> bytes:
+        """The reply's body as it comes, stopped past MAX_REPLY_BYTES or the deadline."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > MAX_REPLY_BYTES:
+            raise self._too_big(path)
+        body = bytearray()
+        while True:
+            chunk = response.raw.read1(1 << 16, decode_content=True)  # what has come, not a full block
+            if deadline.expired:
+                raise self._too_slow()
+            if not chunk:
+                return bytes(body)
+            body += chunk
+            if len(body) > MAX_REPLY_BYTES:
+                raise self._too_big(path)
+
+    def _too_big(self, path: str) -> EngineError:
+        return EngineError(f"The server at {self.base_url} sent more than the kit's {MAX_REPLY_BYTES / 1e6:g} MB limit "
+                           f"for {path}: that is not a question-answering reply; check the address.")
+
+    def _too_slow(self) -> EngineError:
+        return EngineError(f"The server at {self.base_url} did not finish its reply within {self.read_timeout:g} s: "
+                           "it is busy, stuck or sending very slowly; try again, or allow longer with timeout=(5, 300).")
+
+    def _network_error(self, error: Exception, path: str) -> Optional[Exception]:
+        """The kit error for a failure of requests or urllib3, or None for anything else."""
+        import requests
+        import urllib3.exceptions
+
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            return SourceError(f"The server at {self.base_url} did not accept a connection within "
+                               f"{self.connect_timeout:g} s: check the address, or that the server is up.")
+        if isinstance(error, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
+            return EngineError(f"The server at {self.base_url} gave no answer within {self.read_timeout:g} s: it is "
+                               "busy or stuck; try again, or allow longer with timeout=(5, 300).")
+        if isinstance(error, (requests.exceptions.ConnectionError, urllib3.exceptions.ProtocolError, OSError)):
+            return SourceError(f"Nothing answers at {self.base_url} (connection refused or dropped): start a server "
+                               "with `qa-kit serve --model MODEL --port PORT`, or check the address.")
+        if isinstance(error, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)):
+            return SourceError(f"Could not reach {self.base_url + path} ({type(error).__name__}): check the address.")
+        return None
 
     def _get_json(self, path: str) -> Any:
         response = self._request("GET", path)
@@ -238,9 +365,9 @@ class ServerReader:
                               "is it a question-answering server?") from None
         fields = {"answer": str, "start": int, "end": int, "score": (int, float)}
         if not isinstance(body, dict) or any(not isinstance(body.get(k), t) or isinstance(body.get(k), bool)
-                                             for k, t in fields.items()) or not math.isfinite(body["score"]):
-            raise EngineError(f"{where} answered {_clip(json.dumps(body))}, not a question-answering result "
-                              "(answer, start, end, score): is it serving another task?")
+                                             for k, t in fields.items()) or not _finite(body["score"]):
+            raise EngineError(f"{where} answered {_clip(response.text)}, not a question-answering result "
+                              "(answer, start, end and a finite score): is it serving another task?")
         start, end = body["start"], body["end"]
         if not (0 <= start <= end <= len(context)) or context[start:end] != body["answer"]:
             raise EngineError(f"{where} answered {body['answer']!r} at [{start}:{end}], which is not that span of the "
@@ -251,13 +378,6 @@ class ServerReader:
     def __repr__(self) -> str:
         return (f"ServerReader({self.source!r}, route={self.route!r}, model={self.model_path!r}, "
                 f"sequence_length={self.sequence_length}, doc_stride={self.doc_stride})")
-
-
-def urllib3_errors():
-    """urllib3's exceptions (reading a streamed reply raises them unwrapped by requests)."""
-    import urllib3.exceptions
-
-    return urllib3.exceptions
 
 
 def _clip(text: str, limit: int = 80) -> str:
@@ -274,12 +394,8 @@ def _pick_endpoint(url: str, config: Any, wanted_route: Optional[str]) -> dict:
     def task(e: dict) -> str:
         return str(e.get("task", "")).lower().replace("-", "_")
 
-    def infer_route(e: dict) -> str:
-        route = e.get("route")
-        return f"/v2/models/{route.strip('/')}/infer" if route else f"/v2/models/{e.get('name')}/infer"
-
     if wanted_route:
-        endpoints = [e for e in endpoints if infer_route(e) == wanted_route]
+        endpoints = [e for e in endpoints if _infer_route(e) == wanted_route]
         if not endpoints:
             raise SourceError(f"{url} names an endpoint this server does not have: leave the path out to use its "
                               "question-answering endpoint.")
@@ -289,6 +405,24 @@ def _pick_endpoint(url: str, config: Any, wanted_route: Optional[str]) -> dict:
         raise SourceError(f"The server at {url} serves {tasks}, not question_answering: point the kit at a "
                           "question-answering server, or start one with `qa-kit serve --model MODEL`.")
     return qa[0]
+
+
+def _infer_route(endpoint: dict) -> str:
+    """The route questions are posted to for one /config endpoint: from its route, else its name."""
+    route = endpoint.get("route")
+    if route:
+        return f"/v2/models/{str(route).strip('/')}/infer"
+    return f"/v2/models/{endpoint.get('name') or ENDPOINT_NAME}/infer"
+
+
+def _finite(value: Any) -> bool:
+    """True for an int or float (not a bool) that is a finite number as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int with hundreds of digits
+        return False
 
 
 def _says_random_weights(model_path: str) -> bool:
@@ -380,20 +514,22 @@ def serve(
 
     The window is the one load() would use: the given sizes, else the model's own defaults.
 
-    `blocking=True` runs it in the foreground until Ctrl-C (the `qa-kit serve` command); otherwise
-    it waits until the server answers and returns the process, with `.url` and `.log_path` set;
-    stop it with `stop(process)` (it is also stopped when Python exits).
+    `blocking=True` runs it in the foreground until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT (the
+    `qa-kit serve` command), then stops it and returns; otherwise it waits until the server answers
+    and returns the process, with `.url` and `.log_path` set; stop it with `stop(process)` (it is
+    also stopped when Python exits). On Linux the server is also sent SIGTERM if this process
+    dies, even by SIGKILL (when started from the main thread).
     """
     from .reader import model_config, model_window
     from .sources import resolve
 
+    if num_cores is not None:  # checked before anything starts: the server would print a traceback
+        num_cores = whole_number(num_cores, "num_cores")
     if not server_extra_installed():
         raise EngineError("DeepSparse's server needs FastAPI and uvicorn: install the kit's server extra "
                           "(pip install -e '.[server]').")
     if sequence_length is not None and doc_stride is not None:
         check_lengths(sequence_length, doc_stride)  # before any download
-    if num_cores is not None:
-        num_cores = whole_number(num_cores, "num_cores")
     _check_port(host, port)
     resolved = resolve(model, timeout=timeout)
     sequence_length, doc_stride = model_window(model_config(resolved.model_dir), sequence_length, doc_stride)
@@ -409,9 +545,10 @@ def serve(
               file=sys.stderr, flush=True)
         process = subprocess.Popen(command, env=env, preexec_fn=_parent_death_hook())
         process.served_dir = folder  # type: ignore[attr-defined]
-        stopped_by = _wait_or_signal(process)
-        stop(process)
-        if stopped_by is None and process.returncode not in (0, -signal.SIGINT, 128 + signal.SIGINT):
+        stopped_by = _run_until_stopped(process)
+        if stopped_by is not None:
+            print(f"qa-kit: {signal.Signals(stopped_by).name}: the server is stopped", file=sys.stderr, flush=True)
+        elif process.returncode not in (0, -signal.SIGINT, 128 + signal.SIGINT):
             raise EngineError(f"DeepSparse's server stopped with exit code {process.returncode}: see its messages above.")
         return None
     log_path = folder.with_name(folder.name + ".log")  # kept after the copy is removed
@@ -433,45 +570,66 @@ def serve(
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name))
 
 
-def _die_with_parent() -> None:
-    """In the child, before it runs: ask Linux to send it SIGTERM when its parent dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+PR_SET_PDEATHSIG = 1  # Linux prctl(2): the signal a process gets when the thread that started it ends
 
 
 def _parent_death_hook() -> Optional[Callable[[], None]]:
-    # Linux sends the signal when the *thread* that started the child ends: only the main thread
-    # lives as long as the process, so servers started from other threads go without it.
-    return _die_with_parent if threading.current_thread() is threading.main_thread() else None
+    """A preexec_fn that has Linux send the server SIGTERM when this process dies, even by SIGKILL.
 
-
-def _wait_or_signal(process: subprocess.Popen) -> Optional[int]:
-    """Wait for the server to end, or for a signal that stops us (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT).
-
-    Returns the signal that arrived, or None when the server ended by itself. Only the main thread
-    can take signals; elsewhere this simply waits.
+    None off Linux, and off the main thread: Linux sends the signal when the *thread* that started
+    the child ends, and only the main thread lives as long as the process (atexit still stops those).
     """
-    if threading.current_thread() is not threading.main_thread():
-        process.wait()
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
         return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child, just forked, only calls it
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the call above: no signal would come
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return die_with_parent
+
+
+class _Stopping(BaseException):
+    """Raised by a stop signal to end the wait for the server (not an error: the server is then stopped)."""
+
+
+def _run_until_stopped(process: subprocess.Popen) -> Optional[int]:
+    """Wait for the server to end, or stop it on SIGINT, SIGTERM, SIGHUP or SIGQUIT; the signal, or None.
+
+    A second signal while stopping kills the server at once. The previous handlers come back after;
+    off the main thread (which alone can take signals) this only waits and stops.
+    """
     arrived: List[int] = []
+    waiting = [True]
 
     def on_signal(number: int, _frame: Any) -> None:
         arrived.append(number)
-        raise KeyboardInterrupt
+        if waiting[0]:
+            waiting[0] = False
+            raise _Stopping
+        process.kill()  # asked again, or while stopping: wait no longer
 
-    previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
+    main = threading.current_thread() is threading.main_thread()
+    previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS} if main else {}
     try:
-        process.wait()
-    except KeyboardInterrupt:
-        arrived.append(arrived[-1] if arrived else signal.SIGINT)
+        try:
+            process.wait()
+            waiting[0] = False
+        except _Stopping:
+            pass
+        stop(process)
     finally:
         for number, handler in previous.items():
-            signal.signal(number, handler)
-    return arrived[-1] if arrived else None
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+    return arrived[0] if arrived else None
 
 
 def wait_ready(url: str, timeout: float = 120.0, process: Optional[subprocess.Popen] = None) -> None:
@@ -484,8 +642,9 @@ def wait_ready(url: str, timeout: float = 120.0, process: Optional[subprocess.Po
             raise EngineError(f"The server for {url} stopped while starting (exit code {process.returncode}): "
                               f"{_last_log_line(process)}")
         try:
-            if requests.get(f"{url}/v2/health/ready", timeout=(1, 2)).status_code == 200:
-                return
+            with requests.get(f"{url}/v2/health/ready", timeout=(1, 2), stream=True) as response:  # body unread
+                if response.status_code == 200:
+                    return
         except requests.exceptions.RequestException:
             pass
         time.sleep(0.25)
@@ -656,7 +815,7 @@ def add_serve_arguments(parser: Any) -> None:
 
 
 def cmd_serve(args: Any) -> int:
-    """Run `qa-kit serve`: DeepSparse's server in the foreground until Ctrl-C."""
+    """Run `qa-kit serve`: DeepSparse's server in the foreground until Ctrl-C or another stop signal."""
     from .sources import default_model
 
     serve(args.model or default_model(), port=args.port, host=args.host, blocking=True,

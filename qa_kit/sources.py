@@ -9,7 +9,6 @@ ever read. Network sources run under a time limit, so an offline machine fails f
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional, TypeVar
 
 from .cache import build_entry, cache_dir, file_sha256
-from .errors import InputError, SourceError
+from .errors import InputError, SourceError, positive_seconds
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_TIMEOUT = 10.0  # seconds a network source may take before we give up
@@ -49,16 +48,15 @@ def default_model() -> str:
 
 def network_timeout(timeout: Optional[float] = None) -> float:
     """The time limit for network sources: the argument, else $QA_KIT_TIMEOUT, else 10 s."""
-    where, value = ("timeout=", timeout) if timeout is not None else ("QA_KIT_TIMEOUT=", os.environ.get("QA_KIT_TIMEOUT"))
+    if timeout is not None:
+        return positive_seconds(timeout, "timeout")
+    value = os.environ.get("QA_KIT_TIMEOUT")
     if value is None:
         return DEFAULT_TIMEOUT
     try:
-        seconds = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not 0 < seconds < math.inf:
-        raise InputError(f"{where}{value!r} is not a time limit: give a number of seconds above 0, such as 30.")
-    return seconds
+        return positive_seconds(float(value), "QA_KIT_TIMEOUT")
+    except ValueError:  # not a number at all (InputError is a ValueError too, and says the same)
+        raise InputError(f"QA_KIT_TIMEOUT={value!r} is not a time limit: give seconds above 0, a number such as 30.") from None
 
 
 def source_kind(source: str) -> str:

@@ -75,17 +75,24 @@ class Fake:
             def do_POST(self):
                 self._answer("POST")
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        self.httpd, self.url = start_httpd(Handler)
 
     def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop_httpd(self.httpd)
+
+
+def start_httpd(handler):
+    """Serve a request handler class on a free loopback port, in a daemon thread, quietly."""
+    handler.log_message = lambda self, *args: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+def stop_httpd(httpd):
+    httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture
