@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import atexit
 import functools
+import heapq
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -91,25 +93,25 @@ class _Deadline:
     blocked on it (a timeout on each read alone lets a byte-at-a-time drip go on for ever)."""
 
     def __init__(self, seconds: float):
+        self.ends = time.monotonic() + seconds
         self.expired = False
+        self.done = False
         self._socket: Optional[socket.socket] = None
-        self._done = False
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        _watchdog.add(self)
 
     def watch(self, sock: Optional[socket.socket]) -> None:
         """Shut `sock` when the time runs out (at once if it has)."""
         with self._lock:
-            if sock is not None and not self._done:
+            if sock is not None and not self.done:
                 self._socket = sock
                 if self.expired:
                     _shut(sock)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """The time is up: shut the socket, unless the request is over."""
         with self._lock:
-            if not self._done:
+            if not self.done:
                 self.expired = True
                 if self._socket is not None:
                     _shut(self._socket)
@@ -117,8 +119,42 @@ class _Deadline:
     def cancel(self) -> None:
         """The request is over: after this the socket, which may serve the next request, is never shut."""
         with self._lock:
-            self._done = True
-        self._timer.cancel()
+            self.done = True
+
+
+class _Watchdog:
+    """One daemon thread that expires deadlines as their time comes (a timer thread per request costs ~0.5 ms)."""
+
+    def __init__(self) -> None:
+        self._due: List[Tuple[float, int, _Deadline]] = []  # a heap, soonest first
+        self._changed = threading.Condition()
+        self._count = itertools.count()
+        self._thread: Optional[threading.Thread] = None
+
+    def add(self, deadline: _Deadline) -> None:
+        """Expire `deadline` when its time comes."""
+        with self._changed:
+            while self._due and self._due[0][2].done:  # requests over: most often all but the last few
+                heapq.heappop(self._due)
+            heapq.heappush(self._due, (deadline.ends, next(self._count), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="qa-kit request deadlines")
+                self._thread.start()
+            if self._due[0][2] is deadline:  # sooner than the one it sleeps for
+                self._changed.notify()
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                while self._due and (self._due[0][0] <= now or self._due[0][2].done):
+                    heapq.heappop(self._due)[2].expire()
+                self._changed.wait(self._due[0][0] - now if self._due else None)
+
+
+_watchdog = _Watchdog()
+if hasattr(os, "register_at_fork"):  # a forked child has no watchdog thread, and maybe a held lock: start afresh
+    os.register_at_fork(after_in_child=lambda: globals().update(_watchdog=_Watchdog()))
 
 
 def _shut(sock: socket.socket) -> None:
