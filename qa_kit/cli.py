@@ -13,6 +13,7 @@ from typing import List, Optional
 
 from .errors import InputError, QAKitError
 from .reading import check_text
+from .text import one_line
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -199,7 +200,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stdout.flush()  # inside the try: a closed pipe shows here, not as a warning at exit
         return status
     except (QAKitError, ValueError) as error:
-        print(f"qa-kit: error: {_one_line(error)}", file=sys.stderr)
+        print(f"qa-kit: error: {one_line(error, 1000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("qa-kit: interrupted", file=sys.stderr)
@@ -210,13 +211,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as error:  # a kit bug: one line, with the way to see more
         if os.environ.get("QA_KIT_DEBUG"):
             raise
-        print(f"qa-kit: unexpected error ({type(error).__name__}: {_one_line(error)}); "
+        print(f"qa-kit: unexpected error ({type(error).__name__}: {one_line(error, 300)}); "
               "run again with QA_KIT_DEBUG=1 for the traceback, and please report it.", file=sys.stderr)
         return 1
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 if __name__ == "__main__":

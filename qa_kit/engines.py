@@ -17,6 +17,7 @@ import numpy as np
 
 from .cache import CLEAR_HINT, build_entry
 from .errors import EngineError, whole_number
+from .text import one_line
 
 ENGINES = ("deepsparse", "onnxruntime")
 DEFAULT_BATCH = {"deepsparse": 1, "onnxruntime": 8}
@@ -81,7 +82,7 @@ class Engine:
             try:
                 outputs = self._forward(chunk)
             except Exception as error:  # a model whose graph fails at run time, inputs it cannot take
-                raise EngineError(f"{self.name} failed running {self.model_dir.name}: {_one_line(error)}; "
+                raise EngineError(f"{self.name} failed running {self.model_dir.name}: {_error_line(error)}; "
                                   "check it is a question-answering model exported for these inputs.") from None
             s, e = (outputs[i][: chunk[0].shape[0]] for i in self._start_end)
             starts.append(s)
@@ -89,10 +90,9 @@ class Engine:
         return np.concatenate(starts), np.concatenate(ends)
 
 
-def _one_line(error: BaseException, limit: int = 200) -> str:
-    """An engine's error message on one line, clipped (ONNX Runtime's run through several lines)."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _error_line(error: BaseException) -> str:
+    """An engine's error on one line, clipped (ONNX Runtime's run through several lines)."""
+    return one_line(error, 200) or type(error).__name__
 
 
 def _start_end_positions(outputs: List[str]) -> Tuple[int, int]:
@@ -124,7 +124,7 @@ class DeepSparseEngine(Engine):
         try:
             self._native = NativeEngine(str(entry / "model.onnx"), batch_size=self.batch_size, num_cores=self.num_cores)
         except Exception as error:
-            raise EngineError(f"DeepSparse could not compile {self.model_dir.name}: {_one_line(error)}") from None
+            raise EngineError(f"DeepSparse could not compile {self.model_dir.name}: {_error_line(error)}") from None
 
     def _forward(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
         short = self.batch_size - arrays[0].shape[0]
@@ -173,7 +173,7 @@ class OnnxRuntimeEngine(Engine):
                 model.SerializeToString(), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:
-            raise EngineError(f"ONNX Runtime could not load {self.model_dir.name}: {_one_line(error)}") from None
+            raise EngineError(f"ONNX Runtime could not load {self.model_dir.name}: {_error_line(error)}") from None
 
     def _forward(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
         return self._session.run(None, dict(zip(self.input_names, arrays)))

@@ -23,6 +23,7 @@ from .ranking import rank_windows
 from .reading import attach_logits, check_lengths, decode, encode
 from .results import Answer, Answers
 from .sources import ResolvedModel, resolve
+from .text import one_line
 
 DEFAULT_SEQUENCE_LENGTH, DEFAULT_DOC_STRIDE = 384, 128
 FAST_READ_TOKENS = 1536  # fast reading's default budget: 4 windows of 384 tokens, 8 of 192
@@ -57,14 +58,10 @@ def model_config(model_dir: Path) -> dict:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise SourceError(f"{path} is not readable JSON ({_first_line(error)}): save the model's config.json again.") from None
+        raise SourceError(f"{path} is not readable JSON ({one_line(error, 120)}): save the model's config.json again.") from None
     if not isinstance(config, dict) or not isinstance(config.get("qa_kit_defaults", {}), dict):
         raise SourceError(f"{path} must hold a JSON object (with qa_kit_defaults an object, if any): save the model's config again.")
     return config
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
 
 
 def _whole_number(config: dict, key: str, default: int) -> int:

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from .errors import EngineError, InputError, SourceError, positive_seconds, whole_number
 from .reading import check_lengths, check_text
 from .results import Answer, Answers
+from .text import one_line
 
 QA_TASKS = ("question_answering", "qa")  # DeepSparse's name for the task and its alias
 PIPELINE_DEFAULTS = {"sequence_length": 128, "doc_stride": 64}  # DeepSparse's QA pipeline, when a server sets none
@@ -359,7 +360,7 @@ class ServerReader:
         try:
             return response.json()
         except ValueError:
-            raise SourceError(f"{self.base_url}{path} answered something that is not JSON ({_clip(response.text)}): "
+            raise SourceError(f"{self.base_url}{path} answered something that is not JSON ({one_line(response.text)}): "
                               "it is not a DeepSparse server.") from None
 
     def ask(self, question: str, context: str, top_k: int = 1, **ignored: Any) -> Answers:
@@ -392,17 +393,17 @@ class ServerReader:
             raise EngineError(f"{where} has no {self.route} route (HTTP {response.status_code}): its endpoints changed; "
                               "load the reader again.")
         if response.status_code != 200:
-            raise EngineError(f"{where} refused the question (HTTP {response.status_code}: {_clip(response.text)}): "
+            raise EngineError(f"{where} refused the question (HTTP {response.status_code}: {one_line(response.text)}): "
                               "check it serves question_answering.")
         try:
             body = response.json()
         except ValueError:
-            raise EngineError(f"{where} answered something that is not JSON ({_clip(response.text)}): "
+            raise EngineError(f"{where} answered something that is not JSON ({one_line(response.text)}): "
                               "is it a question-answering server?") from None
         fields = {"answer": str, "start": int, "end": int, "score": (int, float)}
         if not isinstance(body, dict) or any(not isinstance(body.get(k), t) or isinstance(body.get(k), bool)
                                              for k, t in fields.items()) or not _finite(body["score"]):
-            raise EngineError(f"{where} answered {_clip(response.text)}, not a question-answering result "
+            raise EngineError(f"{where} answered {one_line(response.text)}, not a question-answering result "
                               "(answer, start, end and a finite score): is it serving another task?")
         start, end = body["start"], body["end"]
         if not (0 <= start <= end <= len(context)) or context[start:end] != body["answer"]:
@@ -414,11 +415,6 @@ class ServerReader:
     def __repr__(self) -> str:
         return (f"ServerReader({self.source!r}, route={self.route!r}, model={self.model_path!r}, "
                 f"sequence_length={self.sequence_length}, doc_stride={self.doc_stride})")
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _pick_endpoint(url: str, config: Any, wanted_route: Optional[str]) -> dict:
@@ -694,7 +690,7 @@ def _last_log_line(process: subprocess.Popen) -> str:
         lines = [line for line in Path(path).read_text(errors="replace").splitlines() if line.strip()]
     except (OSError, TypeError):
         return "see its output above."
-    return _clip(lines[-1], 200) if lines else "it wrote nothing."
+    return one_line(lines[-1], 200) if lines else "it wrote nothing."
 
 
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -1,4 +1,4 @@
-"""Small text helpers shared by the charts and reports."""
+"""Small text helpers shared by the charts, reports and error messages."""
 from __future__ import annotations
 
 
@@ -9,3 +9,9 @@ def plain_for_matplotlib(text: str) -> str:
     Escape a text once, after any shortening, as the very last step before handing it to matplotlib.
     """
     return text.replace("$", r"\$")
+
+
+def one_line(text: object, limit: int = 80) -> str:
+    """Any text (an error, a server's reply) on one line, clipped to `limit` characters with an ellipsis."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

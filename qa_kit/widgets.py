@@ -34,7 +34,7 @@ from .render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, not
                      warning_html)
 from .results import Answers
 from .sources import DATA_DIR, default_model, network_timeout, source_kind
-from .text import plain_for_matplotlib
+from .text import one_line, plain_for_matplotlib
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +130,9 @@ def questions_chart(results: Sequence[Answers]) -> Chart:
     labels, values, notes = [], [], []
     for i, answers in enumerate(results, 1):
         best = answers.best
-        labels.append(f"Q{i}. {_clip(answers.question, 34)}")
+        labels.append(f"Q{i}. {one_line(answers.question, 34)}")
         values.append(best.probability if best else 0.0)
-        notes.append(f" {_clip(best.text, 28)}" if best else " (no answer)")
+        notes.append(f" {one_line(best.text, 28)}" if best else " (no answer)")
     y = list(range(len(results)))
     bars = ax.barh(y, values, color="#2563eb")
     ax.bar_label(bars, labels=[plain_for_matplotlib(n) for n in notes], fontsize=8)
@@ -141,11 +141,6 @@ def questions_chart(results: Sequence[Answers]) -> Chart:
     ax.set_xlim(0, min(1.0, max(values, default=0.0) * 1.5 + 0.05))
     ax.set_xlabel("probability of the best answer")
     return fig
-
-
-def _clip(text: str, size: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def _in_kernel() -> bool:

@@ -95,17 +95,22 @@ def stop_httpd(httpd):
     httpd.server_close()
 
 
-@pytest.fixture
-def fake():
+def made_then_closed(server_class):
+    """A fixture's body: hand the test a maker of `server_class` stand-ins, and close them all after it."""
     made = []
 
-    def make(routes):
-        made.append(Fake(routes))
+    def make(*args):
+        made.append(server_class(*args))
         return made[-1]
 
     yield make
-    for f in made:
-        f.close()
+    for server in made:
+        server.close()
+
+
+@pytest.fixture
+def fake():
+    yield from made_then_closed(Fake)
 
 
 def qa_fake(fake, infer):

@@ -20,7 +20,7 @@ import pytest
 from qa_kit import server as srv
 from qa_kit.errors import EngineError, InputError, QAKitError, SourceError
 from conftest import TINY
-from test_server import QA_CONFIG, fake, one_line, qa_fake, start_httpd, stop_httpd  # noqa: F401  (fake is a fixture)
+from test_server import QA_CONFIG, fake, made_then_closed, one_line, qa_fake, start_httpd, stop_httpd  # noqa: F401  (fake is a fixture)
 
 INFER = "/v2/models/question_answering/infer"
 CONTEXT = "The harbour bridge opened in 1932."
@@ -59,15 +59,7 @@ class Raw:
 
 @pytest.fixture
 def raw():
-    made = []
-
-    def make(reply):
-        made.append(Raw(reply))
-        return made[-1]
-
-    yield make
-    for server in made:
-        server.close()
+    yield from made_then_closed(Raw)
 
 
 def drip(data: bytes, pause: float):
