@@ -463,10 +463,9 @@ def run(
     from .engines import check_engine_name
     from .reader import check_confident_score
     from .flops import cpu_info, dense_roof
-    from .sources import default_model
 
     if models is None:
-        models = [default_model()]
+        models = default_models()
     elif isinstance(models, str):
         models = [models]
     models = list(models)
@@ -506,6 +505,18 @@ def run(
                 "num_cores": num_cores}
     return BenchReport(models=blocks, records=pd.DataFrame(records), cpu=cpu_info(), roof_gflops=dense_roof(),
                        settings=settings, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+SPARSE_TWIN = "demo-minilm-sparse-quant"
+
+
+def default_models() -> List[str]:
+    """What a bench measures when not told: the default model and, beside demo-minilm, its sparse int8 twin."""
+    from .sources import DATA_DIR, default_model
+
+    first = default_model()
+    twin = DATA_DIR / "models" / SPARSE_TWIN / "model.onnx"
+    return [first, SPARSE_TWIN] if first == "demo-minilm" and twin.is_file() else [first]
 
 
 def cli_bench(models: Optional[Sequence[str]] = None, context_file: Optional[str] = None, as_json: bool = False,
@@ -566,16 +577,24 @@ def server_scaling(model: Optional[str] = None, *, servers: int = 2, context: Un
 # speed against sparsity
 
 
-def _pruned_folder(source: Path, out_root: Path, sparsity: float, block: int) -> Path:
-    """A pruned variant in `out_root`, made once and reused while the source model is unchanged."""
-    from .sparsify import PRUNE_VERSION, prune, read_sparsity
+def _pruned_folder(source: Path, out_root: Path, sparsity: float, block: int, precision: str = "fp32") -> Path:
+    """A pruned (and, for "int8", quantized) variant in `out_root`, made once and reused while the source is unchanged."""
+    from .int8 import INT8_VERSION
+    from .sparsify import PRUNE_VERSION, prune, quantize, read_sparsity
 
-    folder = out_root / f"{source.name}-s{round(sparsity * 100):02d}-b{block}"
+    int8 = precision == "int8"
+    folder = out_root / f"{source.name}-s{round(sparsity * 100):02d}-b{block}{'-int8' if int8 else ''}"
     record = read_sparsity(folder)
-    fresh = (record.get("version") == PRUNE_VERSION and record.get("source") == str(source) and record.get("asked") == float(sparsity)
-             and record.get("block") == block and (folder / "model.onnx").is_file()
+    if sparsity == 0:  # the dense model's int8 copy
+        fresh = record.get("int8_source") == str(source)
+    else:
+        fresh = (record.get("version") == PRUNE_VERSION and record.get("source") == str(source)
+                 and record.get("asked") == float(sparsity) and record.get("block") == block)
+    fresh = (fresh and (not int8 or record.get("int8_version") == INT8_VERSION) and (folder / "model.onnx").is_file()
              and (folder / "model.onnx").stat().st_mtime >= (source / "model.onnx").stat().st_mtime)
-    return folder if fresh else prune(source, folder, sparsity, block)
+    if fresh:
+        return folder
+    return quantize(source, folder) if sparsity == 0 else prune(source, folder, sparsity, block, quantize=int8)
 
 
 def sparsity_sweep(
@@ -584,6 +603,7 @@ def sparsity_sweep(
     block: int = 1,
     engines: Sequence[str] = ("deepsparse", "onnxruntime"),
     *,
+    precisions: Sequence[str] = ("fp32",),
     context: Union[None, str, Path] = None,
     questions: Any = None,
     repeats: int = 3,
@@ -594,9 +614,11 @@ def sparsity_sweep(
     num_cores: Optional[int] = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Speed of one-shot pruned variants on each engine, with answer agreement against the dense model.
+    """Speed of one-shot pruned variants on each engine and precision, with answer agreement against the dense model.
 
-    Each sparsity's model is made by `qa_kit.sparsify.prune` (kept under `out_root`, by default
+    `precisions` is any of "fp32" and "int8" (`qa_kit.sparsify.quantize`'s static int8, which
+    DeepSparse accelerates; the sample texts calibrate it). Each variant is made by
+    `qa_kit.sparsify.prune` (kept under `out_root`, by default
     the kit's cache, and reused). Every question is read from its one-window paragraph, variants
     interleaved; `ms_per_window` is the median engine time, `speedup` is against the dense model
     on the same engine (`best_ms_per_window`, the fastest single run, is steadier on a busy
@@ -612,12 +634,16 @@ def sparsity_sweep(
     from .sources import cache_dir, default_model, resolve
 
     engines = [engine_module.check_engine_name(e) for e in engines]
+    precisions = list(dict.fromkeys(precisions))
+    if not precisions or any(p not in ("fp32", "int8") for p in precisions):
+        raise InputError(f"precisions={precisions!r}: give \"fp32\", \"int8\" or both.")
     sparsities = sorted({float(s) for s in sparsities} | {0.0})
     text, _ = _read_context(context)
     question_list = _load_questions(questions, text)[: max_questions or None]
     dense = resolve(model or default_model()).model_dir
     root = Path(out_root) if out_root else cache_dir() / "sparsified"
-    folders = {s: dense if s == 0 else _pruned_folder(dense, root, s, block) for s in sparsities}
+    folders = {(s, p): dense if (s, p) == (0.0, "fp32") else _pruned_folder(dense, root, s, block, p)
+               for s in sparsities for p in precisions}
     tokenizer = load_tokenizer(dense)
 
     shim = SimpleNamespace(tokenizer=tokenizer, sequence_length=sequence_length, doc_stride=doc_stride)
@@ -627,7 +653,8 @@ def sparsity_sweep(
         encoded[q.id] = (paragraph, encode(tokenizer, q.text, paragraph, sequence_length, doc_stride))
     # engines built outside the kit's cache, so the variants' memory is freed when the sweep ends
     classes = {"deepsparse": engine_module.DeepSparseEngine, "onnxruntime": engine_module.OnnxRuntimeEngine}
-    built = {(s, e): classes[e](folders[s], sequence_length, 1, num_cores) for s in sparsities for e in engines}
+    built = {(s, p, e): classes[e](folders[(s, p)], sequence_length, 1, num_cores)
+             for s in sparsities for p in precisions for e in engines}
     variants = list(built)
     times: Dict[tuple, Dict[str, List[float]]] = {v: {} for v in variants}
     spans: Dict[tuple, Dict[str, Any]] = {v: {} for v in variants}
@@ -649,17 +676,19 @@ def sparsity_sweep(
                     times[variant].setdefault(q.id, []).append(seconds / enc.n_windows)
     bar.close()
     rows = []
-    for s, e in variants:
-        achieved = 0.0 if s == 0 else _achieved(folders[s])
+    reference = (0.0, precisions[0], engines[0])  # dense in the first precision asked (fp32 unless only int8)
+    for s, p, e in variants:
+        achieved = 0.0 if s == 0 else _achieved(folders[(s, p)])
         golds = [q for q in question_list if q.golds]
+        v = (s, p, e)
         rows.append({
-            "sparsity": s, "achieved": achieved, "block": block if s else 0, "engine": e,
-            "ms_per_window": median_of(times[(s, e)]) * 1000,
-            "best_ms_per_window": min((t for ts in times[(s, e)].values() for t in ts), default=float("nan")) * 1000,
-            "speedup": time_ratio(times[(0.0, e)], times[(s, e)]),
-            "agreement": agreement(spans[(s, e)], spans[(0.0, engines[0])]),
-            "f1": (100 * sum(squad_f1(texts[(s, e)][q.id], list(q.golds)) for q in golds) / len(golds)) if golds else float("nan"),
-            "model_dir": str(folders[s]),
+            "sparsity": s, "achieved": achieved, "block": block if s else 0, "precision": p, "engine": e,
+            "ms_per_window": median_of(times[v]) * 1000,
+            "best_ms_per_window": min((t for ts in times[v].values() for t in ts), default=float("nan")) * 1000,
+            "speedup": time_ratio(times[(0.0, precisions[0], e)], times[v]),
+            "agreement": agreement(spans[v], spans[reference]),
+            "f1": (100 * sum(squad_f1(texts[v][q.id], list(q.golds)) for q in golds) / len(golds)) if golds else float("nan"),
+            "model_dir": str(folders[(s, p)]),
         })
     del built
     return pd.DataFrame(rows)
@@ -680,9 +709,12 @@ def sweep_chart(frame: pd.DataFrame):
         raise InputError("The sweep is empty: run sparsity_sweep() first.")
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     speed, quality = fig.subplots(1, 2)
-    for n, (engine, rows) in enumerate(frame.groupby("engine", sort=False)):
+    if "precision" not in frame:
+        frame = frame.assign(precision="fp32")
+    for n, ((engine, precision), rows) in enumerate(frame.groupby(["engine", "precision"], sort=False)):
         rows = rows.sort_values("sparsity")
-        speed.plot(rows["sparsity"] * 100, rows["speedup"], marker="o", label=engine)
+        speed.plot(rows["sparsity"] * 100, rows["speedup"], marker="o" if precision == "fp32" else "^",
+                   linestyle="-" if precision == "fp32" else "--", label=f"{engine} {precision}")
         for x, y, ms in zip(rows["sparsity"] * 100, rows["speedup"], rows["ms_per_window"]):
             speed.annotate(f"{ms:.0f} ms", (x, y), textcoords="offset points", xytext=(0, 6 if n % 2 == 0 else -12),
                            fontsize=7, ha="center")
@@ -691,10 +723,14 @@ def sweep_chart(frame: pd.DataFrame):
     speed.set_ylabel("speed-up over the dense model")
     speed.set_title("speed (engine time per window)", fontsize=10)
     speed.legend(fontsize=8)
-    first = frame[frame["engine"] == frame["engine"].iloc[0]].sort_values("sparsity")
-    quality.plot(first["sparsity"] * 100, first["agreement"] * 100, marker="o", color="#2a9d8f", label="same answer as dense (%)")
-    if first["f1"].notna().any():
-        quality.plot(first["sparsity"] * 100, first["f1"], marker="s", color="#e76f51", label="F1 against gold")
+    for precision, first in frame[frame["engine"] == frame["engine"].iloc[0]].groupby("precision", sort=False):
+        first = first.sort_values("sparsity")
+        style = "-" if precision == "fp32" else "--"
+        quality.plot(first["sparsity"] * 100, first["agreement"] * 100, marker="o", linestyle=style, color="#2a9d8f",
+                     label=f"same answer as dense, {precision} (%)")
+        if first["f1"].notna().any():
+            quality.plot(first["sparsity"] * 100, first["f1"], marker="s", linestyle=style, color="#e76f51",
+                         label=f"F1 against gold, {precision}")
     quality.set_ylim(0, 105)
     quality.set_xlabel("sparsity of the weight matrices (%)")
     quality.set_title("answers after one-shot pruning (no retraining)", fontsize=10)

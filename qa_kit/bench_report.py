@@ -238,6 +238,44 @@ class BenchReport:
         return pd.DataFrame(rows, columns=["model", "measure", "value", "unit", "target", "met", "detail"])
 
     @property
+    def side_by_side(self) -> pd.DataFrame:
+        """One row per model: engine time per window on each engine, a full read of the long article, F1, and
+        agreement with the first model's answers there (the first model is the reference for the speed-ups)."""
+        columns = ["model", "ms_per_window_deepsparse", "ms_per_window_onnxruntime", "deepsparse_speedup_over_onnxruntime",
+                   "speedup_over_first", "ms_per_question_long", "f1_long", "exact_long", "agreement_with_first"]
+        if self.records.empty or not self.models:
+            return pd.DataFrame(columns=columns)
+        records = self.records.to_dict("records")
+        rows, first = [], self.models[0]["model"]
+        main = self.models[0]["engines"][0]
+
+        def per_window(model: str, engine: str) -> float:
+            rs = [r for r in records if r["model"] == model]
+            return median_of({q: [e / max(1, w) for e, w in zip(v, _times(rs, "one_window", "kit", engine, "windows")[q])]
+                              for q, v in _times(rs, "one_window", "kit", engine, "engine_s").items()}) * 1000
+
+        reference = _spans([r for r in records if r["model"] == first], "long_document", "full", main)
+        for block in self.models:
+            model = block["model"]
+            rs = [r for r in records if r["model"] == model]
+            ds, ort = per_window(model, "deepsparse"), per_window(model, "onnxruntime")
+            exact = _firsts(rs, "long_document", "full", main, "exact")
+            rows.append({
+                "model": model, "ms_per_window_deepsparse": ds, "ms_per_window_onnxruntime": ort,
+                "deepsparse_speedup_over_onnxruntime": ort / ds if ds == ds and ort == ort and ds > 0 else float("nan"),
+                "speedup_over_first": float("nan"),
+                "ms_per_question_long": median_of(_times(rs, "long_document", "full", main)) * 1000,
+                "f1_long": _mean_f1(rs, "long_document", "full", main),
+                "exact_long": 100.0 * sum(map(bool, exact.values())) / len(exact) if exact else float("nan"),
+                "agreement_with_first": agreement(_spans(rs, "long_document", "full", main), reference),
+            })
+        key = "ms_per_window_deepsparse" if rows[0]["ms_per_window_deepsparse"] == rows[0]["ms_per_window_deepsparse"] \
+            else "ms_per_window_onnxruntime"
+        for row in rows:
+            row["speedup_over_first"] = rows[0][key] / row[key] if row[key] and row[key] == row[key] else float("nan")
+        return pd.DataFrame(rows, columns=columns)
+
+    @property
     def fast_curve(self) -> pd.DataFrame:
         """Fast reading at each size on the long article, from the full reads: agreement, F1, share of windows read."""
         rows = [{"model": b["model"], **row} for b in self.models for row in b.get("fast_curve", [])]
@@ -341,6 +379,8 @@ class BenchReport:
         stages = self.stages
         if not stages.empty:
             lines += ["", "median per question (ms):", stages.to_string(index=False, float_format=lambda x: f"{x:.1f}")]
+        if len(self.models) > 1:
+            lines += ["", _SIDE_TITLE + ":", self.side_by_side.to_string(index=False, float_format=lambda x: f"{x:.2f}")]
         curve = self.fast_curve
         if not curve.empty:
             lines += ["", _CURVE_TITLE + ":", curve.to_string(index=False, float_format=lambda x: f"{x:.2f}")]
@@ -367,6 +407,9 @@ class BenchReport:
         if not stages.empty:
             parts += ["<p>median per question (ms)</p>",
                       stages.to_html(index=False, escape=True, float_format=lambda x: f"{x:.1f}")]
+        if len(self.models) > 1:
+            parts += [f"<p>{html.escape(_SIDE_TITLE)}</p>",
+                      self.side_by_side.to_html(index=False, escape=True, float_format=lambda x: f"{x:.2f}")]
         curve = self.fast_curve
         if not curve.empty:
             parts += [f"<p>{html.escape(_CURVE_TITLE)}</p>",
@@ -380,6 +423,8 @@ class BenchReport:
         return _bench_figure(self, model)
 
 
+_SIDE_TITLE = ("models side by side (engine ms per window, one question per window; a full read of the long article per "
+               "question; F1 and exact match against gold; agreement = same top answer as the first model)")
 _CURVE_TITLE = ("fast reading by size on the long article, worked out from the full reads (share of windows read, "
                 "agreement with full reading, agreement where full reading is exactly right, F1 against gold)")
 _STAGE_COLOURS = {"tokenize": "#e9c46a", "engine": "#2a9d8f", "decode": "#e76f51"}

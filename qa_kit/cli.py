@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=cmd_eval)
 
     bench = sub.add_parser("bench", help="where the time goes: stages, engines, kit vs pipeline, fast reading")
-    bench.add_argument("--model", "-m", action="append", help="a model to measure (repeatable; default: the default model)")
+    bench.add_argument("--model", "-m", action="append", help="a model to measure (repeatable; default: demo-minilm and its sparse int8 twin)")
     bench.add_argument("--context-file", "-f", help="the long text to read (default: data/texts/bank_run.txt)")
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement (medians are shown)")
     bench.add_argument("--num-cores", type=int, help="cores DeepSparse may use (default: all)")

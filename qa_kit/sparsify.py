@@ -10,22 +10,21 @@ accuracy, quickly so past 50-70% sparsity. SparseZoo's pruned models keep their 
 they were pruned gradually during training (and distilled); these variants show the *speed*
 side of sparsity on your CPU, and the answer agreement beside it shows what one-shot costs.
 
-int8 quantization is not offered: onnxruntime's `quantize_dynamic` does not import with the
-onnx 1.14 that deepsparse 1.8 pins (it needs onnx's INT4 type and ml_dtypes), and the graph an
-older onnxruntime (1.16) makes from it (MatMulInteger nodes) aborted DeepSparse 1.8.0's compiler
-with an assertion, killing the Python process, on this AVX2 machine. Use SparseZoo's
-quantized models (their stubs end in `pruned..._quant-...`) to see int8 on DeepSparse.
+`quantize` writes a static int8 copy in the format DeepSparse 1.8 accelerates (see qa_kit.int8),
+calibrated on texts you give or on the kit's samples; `prune(..., quantize=True)` does both.
 """
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
-from typing import Dict, Iterable, List, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .errors import InputError, SourceError
+from . import int8
+from .cache import copy_atomic, write_atomic, write_text_atomic
+from .errors import InputError, SourceError, whole_number
 
 SPARSITY_FILE = "sparsity.json"
 PRUNE_VERSION = 2  # recorded in sparsity.json, so variants made by an older rule are made again
@@ -45,6 +44,20 @@ def _source_folder(source: Union[str, Path]) -> Path:
     from .sources import resolve
 
     return resolve(str(source)).model_dir
+
+
+def _source_and_out(source_dir: Union[str, Path], out_dir: Union[str, Path]):
+    """The source folder, its ONNX file, the output folder (never the source) and the loaded graph."""
+    import onnx
+
+    from .sources import find_onnx
+
+    source = _source_folder(source_dir)
+    onnx_file = find_onnx(source)
+    out = Path(out_dir).expanduser()
+    if out.resolve() == source.resolve():
+        raise InputError(f"out_dir {out} is the source folder: give a new folder, the source is never modified.")
+    return source, onnx_file, out, onnx.load(str(onnx_file))
 
 
 def prunable_weights(model) -> Dict[str, dict]:
@@ -118,7 +131,89 @@ def _copy_companions(source: Path, out_dir: Path) -> None:
 
     for name in ("config.json",) + tuple(TOKENIZER_FILES):
         if (source / name).is_file():
-            shutil.copyfile(source / name, out_dir / name)
+            copy_atomic(source / name, out_dir / name)
+
+
+def calibration_feeds(model_dir: Path, texts: Optional[Sequence[str]], windows: int) -> List[Dict[str, np.ndarray]]:
+    """Up to `windows` model inputs for calibrating int8 ranges: the kit's sample questions over `texts`.
+
+    `texts` are strings or paths of UTF-8 text files; None means the kit's sample texts.
+    Windows have the model's own length and stride, one question per window in turn.
+    """
+    from .reader import load_tokenizer, model_config, model_window
+    from .reading import check_text
+    from .sources import DATA_DIR
+
+    if texts is None:
+        texts = [p.read_text(encoding="utf-8") for p in sorted((DATA_DIR / "texts").glob("*.txt"))]
+    elif isinstance(texts, (str, Path)) or not all(isinstance(t, (str, Path)) for t in texts):
+        raise InputError("texts must be a list of strings or text file paths (or None for the kit's samples).")
+    read = []
+    for number, text in enumerate(texts, 1):
+        if isinstance(text, Path) or ("\n" not in text and len(text) < 4096 and Path(text).expanduser().is_file()):
+            text = Path(text).expanduser().read_text(encoding="utf-8")
+        if not text.strip():
+            raise InputError(f"Calibration text {number} is blank: give texts with words in them, or texts=None for the kit's samples.")
+        check_text("calibration question", text)  # refuses lone surrogates, naming where
+        read.append(text)
+    questions = [qa["question"] for path in sorted((DATA_DIR / "questions").glob("*.json"))
+                 for article in json.loads(path.read_text(encoding="utf-8"))["data"]
+                 for para in article["paragraphs"] for qa in para["qas"]]
+    tokenizer = load_tokenizer(model_dir)
+    length, stride = model_window(model_config(model_dir))
+    feeds: List[Dict[str, np.ndarray]] = []
+    turn = 0
+    while len(feeds) < windows:
+        before = len(feeds)
+        for text in read:
+            if len(feeds) >= windows:
+                break
+            question = questions[turn % len(questions)]
+            turn += 1
+            enc = tokenizer(question, text, truncation="only_second", max_length=length, stride=stride,
+                            return_overflowing_tokens=True, padding="max_length", return_tensors="np")
+            for i in range(min(len(enc["input_ids"]), windows - len(feeds), 4)):
+                feeds.append({k: enc[k][i:i + 1].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")})
+        if len(feeds) == before or turn >= 50 * len(questions):
+            break
+    return feeds
+
+
+def quantize(
+    source_dir: Union[str, Path],
+    out_dir: Union[str, Path],
+    texts: Optional[Sequence[Union[str, Path]]] = None,
+    windows: int = 128,
+    ranges: Optional[Dict[str, Tuple[float, float]]] = None,
+) -> Path:
+    """Write a static int8 copy of a model folder to `out_dir` (QLinearMatMul, which DeepSparse accelerates).
+
+    Activation ranges are calibrated on `windows` windows of `texts` (strings or file paths; the
+    kit's samples when None), or taken from `ranges` (ONNX tensor name -> (low, high)), as a
+    quantization-aware training leaves them. Pruned zeros stay zero. The source is only read.
+    Check the copy's answers against the source (`qa_kit.compare`): int8 costs some accuracy.
+    """
+    import onnx
+
+    windows = whole_number(windows, "windows", 1)
+    source, onnx_file, out, model = _source_and_out(source_dir, out_dir)
+    if any(node.op_type in ("QLinearMatMul", "MatMulInteger", "QuantizeLinear") for node in model.graph.node):
+        raise InputError(f"{onnx_file} is already quantized: give the fp32 model to quantize.")
+    if not int8.weight_matmuls(model):
+        raise SourceError(f"{onnx_file} has no 2-D float weights feeding MatMul nodes, so there is nothing to quantize.")
+    given = ranges is not None
+    if not given:
+        ranges = int8.observe_ranges(model, calibration_feeds(source, texts, windows))
+    quantized = int8.quantize_graph(model, ranges)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "engines", ignore_errors=True)
+    write_atomic(out / "model.onnx", lambda temp: onnx.save(quantized, str(temp)))
+    _copy_companions(source, out)
+    record = dict(read_sparsity(source)) or {"sparsity": measure_sparsity(source)["sparsity"]}
+    record.update({"int8": int8.int8_share(quantized), "int8_version": int8.INT8_VERSION, "int8_source": str(source),
+                   "int8_ranges": "given" if given else f"calibrated on {windows} windows"})
+    write_text_atomic(out / SPARSITY_FILE, json.dumps(record, indent=2))
+    return out
 
 
 def prune(
@@ -133,28 +228,16 @@ def prune(
     Each weight matrix feeding a MatMul/Gemm is pruned to `sparsity` (0.5 = half its entries
     zero), one entry at a time (`block=1`) or in blocks of 4 along the input dimension
     (`block=4`). The achieved sparsity is written to `out_dir/sparsity.json` and also given by
-    `measure_sparsity(out_dir)`. `quantize=True` is refused (see the module docstring).
+    `measure_sparsity(out_dir)`. `quantize=True` then makes the copy int8 (see `quantize`).
     """
     import onnx
     from onnx import numpy_helper
 
-    if quantize:
-        raise InputError(
-            "quantize=True is not available: DeepSparse 1.8 aborts on onnxruntime's dynamically quantized "
-            "graphs here; use a quantized SparseZoo model (a stub with _quant) to try int8."
-        )
     if block not in BLOCK_SIZES:
         raise InputError(f"block={block!r} is not supported: use 1 (unstructured) or 4 (blocks of 4).")
     if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or not 0.0 <= sparsity < 1.0:
         raise InputError(f"sparsity={sparsity!r} must be a number at least 0 and below 1 (0.9 = 90% zeros).")
-    source = _source_folder(source_dir)
-    from .sources import find_onnx
-
-    onnx_file = find_onnx(source)
-    out = Path(out_dir).expanduser()
-    if out.resolve() == source.resolve():
-        raise InputError(f"out_dir {out} is the source folder: give a new folder, the source is never modified.")
-    model = onnx.load(str(onnx_file))
+    source, onnx_file, out, model = _source_and_out(source_dir, out_dir)
     targets = prunable_weights(model)
     if not targets:
         raise SourceError(f"{onnx_file} has no 2-D float weights feeding MatMul/Gemm nodes, so there is nothing to prune.")
@@ -171,16 +254,19 @@ def prune(
         per_matrix[init.name] = z / pruned.size
         zeros += z
         total += pruned.size
+    if quantize:
+        model = int8.quantize_graph(model, int8.observe_ranges(model, calibration_feeds(source, None, 128)))
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "engines", ignore_errors=True)  # DeepSparse copies of an earlier graph would be reused
-    onnx.save(model, str(out / "model.onnx"))
+    write_atomic(out / "model.onnx", lambda temp: onnx.save(model, str(temp)))
     _copy_companions(source, out)
     report = {
         "version": PRUNE_VERSION, "source": str(source), "asked": float(sparsity), "block": block, "sparsity": zeros / total,
         "parameters": total, "matrices": len(per_matrix), "per_matrix": per_matrix,
         "note": "one-shot magnitude pruning without retraining: expect lower accuracy than a model pruned while training",
+        "int8": int8.int8_share(model) if quantize else None, "int8_version": int8.INT8_VERSION if quantize else None,
     }
-    (out / SPARSITY_FILE).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_text_atomic(out / SPARSITY_FILE, json.dumps(report, indent=2))
     return out
 
 

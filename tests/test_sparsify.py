@@ -2,6 +2,7 @@
 import hashlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,15 +74,13 @@ def test_blocks_run_along_the_input_axis():
 
 
 def test_prune_refuses_what_it_cannot_do(tmp_path):
-    with pytest.raises(qa_kit.InputError, match="quantize"):
-        sparsify.prune(TINY, tmp_path / "q", 0.5, quantize=True)
     with pytest.raises(qa_kit.InputError, match="block"):
         sparsify.prune(TINY, tmp_path / "b", 0.5, block=2)
     with pytest.raises(qa_kit.InputError, match="sparsity"):
         sparsify.prune(TINY, tmp_path / "s", 1.0)
     with pytest.raises(qa_kit.InputError, match="source folder"):
         sparsify.prune(TINY, TINY, 0.5)
-    assert not (tmp_path / "q").exists()
+    assert not any(tmp_path.iterdir())
 
 
 def test_zero_sparsity_keeps_every_weight(tmp_path):
@@ -120,3 +119,19 @@ def test_sparsity_sweep_on_the_tiny_model(tmp_path):
     made = [p for p in tmp_path.iterdir() if p.name.endswith("-s50-b4")]
     assert len(made) == 1 and (made[0] / "model.onnx").is_file()
     assert set(pruned["model_dir"]) == {str(made[0])}
+
+
+def test_sparsity_sweep_shows_fp32_and_int8(tmp_path):
+    from qa_kit import bench
+
+    frame = bench.sparsity_sweep(str(TINY), sparsities=(0.5,), block=4, precisions=("fp32", "int8"), repeats=1,
+                                 max_questions=2, out_root=tmp_path, progress=False)
+    assert len(frame) == 8  # 2 sparsities x 2 precisions x 2 engines
+    assert set(zip(frame["sparsity"], frame["precision"])) == {(0.0, "fp32"), (0.0, "int8"), (0.5, "fp32"), (0.5, "int8")}
+    reference = frame[(frame["sparsity"] == 0) & (frame["precision"] == "fp32")]
+    assert (reference["agreement"] == 1.0).all() and list(reference["speedup"]) == pytest.approx([1.0, 1.0])
+    int8_dirs = set(frame[frame["precision"] == "int8"]["model_dir"])
+    assert len(int8_dirs) == 2 and all(d.endswith("-int8") for d in int8_dirs)
+    assert all("QLinearMatMul" in (Path(d) / "model.onnx").read_bytes().decode("latin-1") for d in int8_dirs)
+    with pytest.raises(qa_kit.InputError, match="precisions"):
+        bench.sparsity_sweep(str(TINY), precisions=("int4",), out_root=tmp_path, progress=False)
