@@ -114,7 +114,8 @@ def quantize_graph(model, ranges: Dict[str, Tuple[float, float]], embeddings: bo
     out.CopyFrom(model)
     graph = out.graph
     initializers = {init.name: init for init in graph.initializer}
-    missing = [name for name in tensors_to_observe(out) if name not in ranges]
+    missing = [name for _, node, _ in weight_matmuls(out, skip) for name in (node.input[0], node.output[0])
+               if name not in ranges]
     if missing:
         raise ValueError(f"no calibrated range for {len(missing)} tensors, e.g. {missing[0]}")
     new_inits: List[object] = []

@@ -185,12 +185,15 @@ def quantize(
     texts: Optional[Sequence[Union[str, Path]]] = None,
     windows: int = 128,
     ranges: Optional[Dict[str, Tuple[float, float]]] = None,
+    keep_fp32: Sequence[str] = (),
 ) -> Path:
     """Write a static int8 copy of a model folder to `out_dir` (QLinearMatMul, which DeepSparse accelerates).
 
     Activation ranges are calibrated on `windows` windows of `texts` (strings or file paths; the
     kit's samples when None), or taken from `ranges` (ONNX tensor name -> (low, high)), as a
-    quantization-aware training leaves them. Pruned zeros stay zero. The source is only read.
+    quantization-aware training leaves them. Layers whose ONNX node name contains one of
+    `keep_fp32` stay fp32 (`("/output/dense/",)` keeps the outlier-prone output layers of a
+    BERT). Pruned zeros stay zero. The source is only read.
     Check the copy's answers against the source (`qa_kit.compare`): int8 costs some accuracy.
     """
     import onnx
@@ -199,12 +202,14 @@ def quantize(
     source, onnx_file, out, model = _source_and_out(source_dir, out_dir)
     if any(node.op_type in ("QLinearMatMul", "MatMulInteger", "QuantizeLinear") for node in model.graph.node):
         raise InputError(f"{onnx_file} is already quantized: give the fp32 model to quantize.")
-    if not int8.weight_matmuls(model):
+    if isinstance(keep_fp32, str) or not all(isinstance(k, str) and k for k in keep_fp32):
+        raise InputError("keep_fp32 must be a list of node-name parts, e.g. [\"/output/dense/\"].")
+    if not int8.weight_matmuls(model, tuple(keep_fp32)):
         raise SourceError(f"{onnx_file} has no 2-D float weights feeding MatMul nodes, so there is nothing to quantize.")
     given = ranges is not None
     if not given:
         ranges = int8.observe_ranges(model, calibration_feeds(source, texts, windows))
-    quantized = int8.quantize_graph(model, ranges)
+    quantized = int8.quantize_graph(model, ranges, skip=tuple(keep_fp32))
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "engines", ignore_errors=True)
     write_atomic(out / "model.onnx", lambda temp: onnx.save(quantized, str(temp)))

@@ -113,3 +113,13 @@ def test_activation_scale_holds_zero_and_the_range():
     assert zero == 0 and scale == pytest.approx(2 / 255)
     q, s = int8.weight_to_int8(np.array([[0.0, -2.0], [1.0, 0.0]], dtype=np.float32))
     assert q.tolist() == [[0, -127], [64, 0]] and s == pytest.approx(2 / 127)
+
+
+def test_layers_kept_in_fp32(tmp_path):
+    out = sparsify.quantize(TINY, tmp_path / "mixed", windows=4, keep_fp32=["/output/dense/"])
+    model = onnx.load(str(out / "model.onnx"))
+    kept = [n.name for _, n, _ in int8.weight_matmuls(model)]
+    assert kept and all("/output/dense/" in name for name in kept)
+    assert ops(out).count("QLinearMatMul") == len(int8.weight_matmuls(onnx.load(str(TINY / "model.onnx")))) - len(kept)
+    with pytest.raises(qa_kit.InputError, match="keep_fp32"):
+        sparsify.quantize(TINY, tmp_path / "bad", keep_fp32="/output/dense/")
