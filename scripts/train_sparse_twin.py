@@ -13,7 +13,7 @@ a better dense reader gives a better twin by re-running this. Three steps, each 
 
 Status (2026-12-03): the steps run end to end (24.4 MB int8 folder, ranges from the fake
 quantization), but these defaults do not give a usable twin: by 35% sparsity the distillation
-loss had risen from 0.3 to about 2, and at 80% it stayed near 5 with wrong answers. Blocks of 4
+loss had risen from 0.3 to about 2.4, and at 80% it stayed near 5 with wrong answers. Blocks of 4
 hurt this small model much more than single weights (README, "Blocks of 4"); see issue #14.
 """
 from __future__ import annotations
