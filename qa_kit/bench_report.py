@@ -251,7 +251,8 @@ class BenchReport:
 
         def per_window(model: str, engine: str) -> float:
             rs = [r for r in records if r["model"] == model]
-            return median_of({q: [e / max(1, w) for e, w in zip(v, _times(rs, "one_window", "kit", engine, "windows")[q])]
+            windows = _times(rs, "one_window", "kit", engine, "windows")
+            return median_of({q: [e / max(1, w) for e, w in zip(v, windows[q])]
                               for q, v in _times(rs, "one_window", "kit", engine, "engine_s").items()}) * 1000
 
         reference = _spans([r for r in records if r["model"] == first], "long_document", "full", main)
@@ -262,17 +263,16 @@ class BenchReport:
             exact = _firsts(rs, "long_document", "full", main, "exact")
             rows.append({
                 "model": model, "ms_per_window_deepsparse": ds, "ms_per_window_onnxruntime": ort,
-                "deepsparse_speedup_over_onnxruntime": ort / ds if ds == ds and ort == ort and ds > 0 else float("nan"),
+                "deepsparse_speedup_over_onnxruntime": ort / ds if math.isfinite(ds) and math.isfinite(ort) and ds > 0 else float("nan"),
                 "speedup_over_first": float("nan"),
                 "ms_per_question_long": median_of(_times(rs, "long_document", "full", main)) * 1000,
                 "f1_long": _mean_f1(rs, "long_document", "full", main),
                 "exact_long": 100.0 * sum(map(bool, exact.values())) / len(exact) if exact else float("nan"),
                 "agreement_with_first": agreement(_spans(rs, "long_document", "full", main), reference),
             })
-        key = "ms_per_window_deepsparse" if rows[0]["ms_per_window_deepsparse"] == rows[0]["ms_per_window_deepsparse"] \
-            else "ms_per_window_onnxruntime"
+        key = "ms_per_window_deepsparse" if math.isfinite(rows[0]["ms_per_window_deepsparse"]) else "ms_per_window_onnxruntime"
         for row in rows:
-            row["speedup_over_first"] = rows[0][key] / row[key] if row[key] and row[key] == row[key] else float("nan")
+            row["speedup_over_first"] = rows[0][key] / row[key] if row[key] and math.isfinite(row[key]) else float("nan")
         return pd.DataFrame(rows, columns=columns)
 
     @property

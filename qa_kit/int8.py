@@ -126,6 +126,13 @@ def quantize_graph(model, ranges: Dict[str, Tuple[float, float]], embeddings: bo
         new_inits.append(numpy_helper.from_array(value, name))
         return name
 
+    def int8_table(name: str, values: np.ndarray) -> Tuple[str, str, str]:
+        """A float weight as int8 constants: the table, its scale and its zero point (0); the float one is dropped."""
+        table, scale = weight_to_int8(values)
+        drop.add(name)
+        return (constant(f"{name}_quantized", table), constant(f"{name}_scale", np.array(scale, dtype=np.float32)),
+                constant(f"{name}_zero_point", np.array(0, dtype=np.int8)))
+
     def scale_point(name: str) -> Tuple[str, str]:
         scale, zero = activation_scale(*ranges[name])
         return (constant(f"{name}_scale", np.array(scale, dtype=np.float32)),
@@ -140,11 +147,7 @@ def quantize_graph(model, ranges: Dict[str, Tuple[float, float]], embeddings: bo
             quantized_inputs[x] = (f"{x}_quantized", xs, xz)
             before.append(helper.make_node("QuantizeLinear", [x, xs, xz], [f"{x}_quantized"], name=f"{x}_QuantizeLinear"))
         xq, xs, xz = quantized_inputs[x]
-        weight_q, weight_scale = weight_to_int8(numpy_helper.to_array(initializers[weight_name]))
-        wq = constant(f"{weight_name}_quantized", weight_q)
-        ws = constant(f"{weight_name}_scale", np.array(weight_scale, dtype=np.float32))
-        wz = constant(f"{weight_name}_zero_point", np.array(0, dtype=np.int8))
-        drop.add(weight_name)
+        wq, ws, wz = int8_table(weight_name, numpy_helper.to_array(initializers[weight_name]))
         ys, yz = scale_point(y)
         replacements[index] = before + [
             helper.make_node("QLinearMatMul", [xq, xs, xz, wq, ws, wz, ys, yz], [f"{y}_quantized"], name=f"{node.name}_quant"),
@@ -155,11 +158,7 @@ def quantize_graph(model, ranges: Dict[str, Tuple[float, float]], embeddings: bo
             init = initializers.get(node.input[0]) if node.op_type == "Gather" else None
             if init is None or init.data_type != _FLOAT or len(init.dims) != 2 or init.dims[0] < QUANTIZE_EMBEDDINGS_FROM:
                 continue
-            table_q, table_scale = weight_to_int8(numpy_helper.to_array(init))
-            tq = constant(f"{init.name}_quantized", table_q)
-            ts = constant(f"{init.name}_scale", np.array(table_scale, dtype=np.float32))
-            tz = constant(f"{init.name}_zero_point", np.array(0, dtype=np.int8))
-            drop.add(init.name)
+            tq, ts, tz = int8_table(init.name, numpy_helper.to_array(init))
             rows = node.output[0]
             replacements[index] = [
                 helper.make_node("Gather", [tq, node.input[1]], [f"{rows}_quantized"], name=f"{node.name}_quant",

@@ -9,13 +9,14 @@ ever read. Network sources run under a time limit, so an offline machine fails f
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Dict, List, Optional, TypeVar
 
 from .cache import build_entry, cache_dir, file_sha256
 from .errors import InputError, SourceError, positive_seconds
@@ -37,6 +38,20 @@ class ResolvedModel:
     model_dir: Path  # the cached copy the kit runs (never the user's folder)
     origin: str  # where it came from: a local path, a stub, a repo
     kind: str  # "path", "zoo", "hf" or "catalog"
+
+
+def sample_texts(folder: Path = DATA_DIR / "texts") -> Dict[str, str]:
+    """The kit's sample texts by file stem (data/texts/*.txt), read as UTF-8."""
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
+
+
+def sample_questions(stem: str, folder: Path = DATA_DIR / "questions") -> List[str]:
+    """The questions of a sample text's SQuAD-style set, in order (empty when it has none)."""
+    path = folder / f"{stem}.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [qa["question"] for article in data["data"] for para in article["paragraphs"] for qa in para["qas"]]
 
 
 def default_model() -> str:

@@ -142,10 +142,11 @@ def calibration_feeds(model_dir: Path, texts: Optional[Sequence[str]], windows: 
     """
     from .reader import load_tokenizer, model_config, model_window
     from .reading import check_text
-    from .sources import DATA_DIR
+    from .sources import sample_questions, sample_texts
 
+    samples = sample_texts()
     if texts is None:
-        texts = [p.read_text(encoding="utf-8") for p in sorted((DATA_DIR / "texts").glob("*.txt"))]
+        texts = list(samples.values())
     elif isinstance(texts, (str, Path)) or not all(isinstance(t, (str, Path)) for t in texts):
         raise InputError("texts must be a list of strings or text file paths (or None for the kit's samples).")
     read = []
@@ -156,15 +157,12 @@ def calibration_feeds(model_dir: Path, texts: Optional[Sequence[str]], windows: 
             raise InputError(f"Calibration text {number} is blank: give texts with words in them, or texts=None for the kit's samples.")
         check_text("calibration question", text)  # refuses lone surrogates, naming where
         read.append(text)
-    questions = [qa["question"] for path in sorted((DATA_DIR / "questions").glob("*.json"))
-                 for article in json.loads(path.read_text(encoding="utf-8"))["data"]
-                 for para in article["paragraphs"] for qa in para["qas"]]
+    questions = [question for stem in samples for question in sample_questions(stem)]
     tokenizer = load_tokenizer(model_dir)
     length, stride = model_window(model_config(model_dir))
     feeds: List[Dict[str, np.ndarray]] = []
     turn = 0
-    while len(feeds) < windows:
-        before = len(feeds)
+    while len(feeds) < windows:  # every pass adds at least one window per text
         for text in read:
             if len(feeds) >= windows:
                 break
@@ -174,8 +172,6 @@ def calibration_feeds(model_dir: Path, texts: Optional[Sequence[str]], windows: 
                             return_overflowing_tokens=True, padding="max_length", return_tensors="np")
             for i in range(min(len(enc["input_ids"]), windows - len(feeds), 4)):
                 feeds.append({k: enc[k][i:i + 1].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")})
-        if len(feeds) == before or turn >= 50 * len(questions):
-            break
     return feeds
 
 
@@ -196,7 +192,6 @@ def quantize(
     BERT). Pruned zeros stay zero. The source is only read.
     Check the copy's answers against the source (`qa_kit.compare`): int8 costs some accuracy.
     """
-    import onnx
 
     windows = whole_number(windows, "windows", 1)
     source, onnx_file, out, model = _source_and_out(source_dir, out_dir)
@@ -210,13 +205,20 @@ def quantize(
     if not given:
         ranges = int8.observe_ranges(model, calibration_feeds(source, texts, windows))
     quantized = int8.quantize_graph(model, ranges, skip=tuple(keep_fp32))
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(out / "engines", ignore_errors=True)
-    write_atomic(out / "model.onnx", lambda temp: onnx.save(quantized, str(temp)))
-    _copy_companions(source, out)
     record = dict(read_sparsity(source)) or {"sparsity": measure_sparsity(source)["sparsity"]}
     record.update({"int8": int8.int8_share(quantized), "int8_version": int8.INT8_VERSION, "int8_source": str(source),
                    "int8_ranges": "given" if given else f"calibrated on {windows} windows"})
+    return _write_variant(source, out, quantized, record)
+
+
+def _write_variant(source: Path, out: Path, model, record: dict) -> Path:
+    """Write a made model folder: graph, the source's config and tokenizer, and its sparsity.json record."""
+    import onnx
+
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "engines", ignore_errors=True)  # DeepSparse copies of an earlier graph would be reused
+    write_atomic(out / "model.onnx", lambda temp: onnx.save(model, str(temp)))
+    _copy_companions(source, out)
     write_text_atomic(out / SPARSITY_FILE, json.dumps(record, indent=2))
     return out
 
@@ -235,7 +237,6 @@ def prune(
     (`block=4`). The achieved sparsity is written to `out_dir/sparsity.json` and also given by
     `measure_sparsity(out_dir)`. `quantize=True` then makes the copy int8 (see `quantize`).
     """
-    import onnx
     from onnx import numpy_helper
 
     if block not in BLOCK_SIZES:
@@ -261,18 +262,13 @@ def prune(
         total += pruned.size
     if quantize:
         model = int8.quantize_graph(model, int8.observe_ranges(model, calibration_feeds(source, None, 128)))
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(out / "engines", ignore_errors=True)  # DeepSparse copies of an earlier graph would be reused
-    write_atomic(out / "model.onnx", lambda temp: onnx.save(model, str(temp)))
-    _copy_companions(source, out)
     report = {
         "version": PRUNE_VERSION, "source": str(source), "asked": float(sparsity), "block": block, "sparsity": zeros / total,
         "parameters": total, "matrices": len(per_matrix), "per_matrix": per_matrix,
         "note": "one-shot magnitude pruning without retraining: expect lower accuracy than a model pruned while training",
         "int8": int8.int8_share(model) if quantize else None, "int8_version": int8.INT8_VERSION if quantize else None,
     }
-    write_text_atomic(out / SPARSITY_FILE, json.dumps(report, indent=2))
-    return out
+    return _write_variant(source, out, model, report)
 
 
 def read_sparsity(model_dir: Union[str, Path]) -> dict:

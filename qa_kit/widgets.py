@@ -15,12 +15,10 @@ Decisions worth knowing:
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import ipywidgets as w
@@ -33,7 +31,7 @@ from .reader import load
 from .render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, note_html, timings_text,
                      warning_html)
 from .results import Answers
-from .sources import DATA_DIR, default_model, network_timeout, source_kind
+from .sources import default_model, network_timeout, sample_questions, sample_texts, source_kind
 from .text import one_line, plain_for_matplotlib
 
 log = logging.getLogger(__name__)
@@ -81,20 +79,6 @@ def short_message(error: BaseException, malformed: str = "The model source is ma
     elif not isinstance(error, QAKitError):
         text = f"Unexpected {type(error).__name__}: {text}" if text else f"Unexpected {type(error).__name__}."
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
-
-
-def sample_texts(folder: Path = DATA_DIR / "texts") -> Dict[str, str]:
-    """The kit's sample texts by file stem (data/texts/*.txt), read as UTF-8."""
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
-
-
-def sample_questions(stem: str, folder: Path = DATA_DIR / "questions") -> List[str]:
-    """The questions of a sample text's SQuAD-style set, in order (empty when it has none)."""
-    path = folder / f"{stem}.json"
-    if not path.is_file():
-        return []
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [qa["question"] for article in data["data"] for para in article["paragraphs"] for qa in para["qas"]]
 
 
 def png(figure: Any) -> bytes:

@@ -340,3 +340,21 @@ def test_cli_bench_prints_json_with_ratios(monkeypatch, tiny_report):
     assert "CPU:" in bench.cli_bench(None, None, False, 1, progress=False)
     with pytest.raises(ValueError, match="does not exist"):
         bench.cli_bench(None, "/no/such/file.txt", False, 1)
+
+
+def test_two_models_side_by_side(tmp_path):
+    from qa_kit import sparsify
+
+    int8_copy = sparsify.quantize(TINY, tmp_path / "tiny-int8", windows=4)
+    report = bench.run([str(TINY), str(int8_copy)], repeats=1, warmup=0, max_questions=2, long_questions=1,
+                       compile_check=False, progress=False)
+    table = report.side_by_side
+    assert list(table["model"]) == [str(TINY), str(int8_copy)]
+    first = table.iloc[0]
+    assert first["speedup_over_first"] == 1.0 and first["agreement_with_first"] == 1.0
+    for column in ("ms_per_window_deepsparse", "ms_per_window_onnxruntime", "ms_per_question_long"):
+        assert (table[column] > 0).all(), column
+    assert table["deepsparse_speedup_over_onnxruntime"].iloc[1] == pytest.approx(
+        table["ms_per_window_onnxruntime"].iloc[1] / table["ms_per_window_deepsparse"].iloc[1])
+    assert "models side by side" in str(report) and "models side by side" in report._repr_html_()
+    assert "models side by side" not in str(bench.BenchReport(models=report.models[:1], records=report.records))
