@@ -1,4 +1,4 @@
-"""The `qa-kit` command: ask, stub explain, eval, bench, serve and lab, thin over the library.
+"""The `qa-kit` command: ask, stub explain, eval, bench, serve, export, cache and lab, thin over the library.
 
 Every error the kit raises on purpose prints as one line on stderr and exits with status 2.
 """
@@ -113,6 +113,33 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a source's ONNX model folder to OUT (a PyTorch checkpoint is exported), to carry offline."""
+    import shutil
+
+    from .cache import MANIFEST, temp_name
+    from .sources import resolve
+
+    out = Path(args.out).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out} already exists: give a new folder to write the model into (nothing was changed).")
+    resolved = resolve(args.source, timeout=args.timeout, revision=args.revision)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = temp_name(out)
+    try:
+        shutil.copytree(resolved.model_dir, staging, ignore=shutil.ignore_patterns(MANIFEST))
+        if out.exists():
+            out.rmdir()  # the empty folder the user made for it
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    files = sorted(f.name for f in out.iterdir())
+    size = sum((out / f).stat().st_size for f in files)
+    print(f"Wrote {out} ({_size(size)}: {', '.join(files)}); load it with qa_kit.load({str(out)!r}).")
+    return 0
+
+
 def _size(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
@@ -180,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start DeepSparse's own server for a model (needs the server extra)")
     add_serve_arguments(serve)
     serve.set_defaults(run=cmd_serve)
+
+    export = sub.add_parser("export", help="write a model's ONNX folder (PyTorch checkpoints exported), to use offline")
+    export.add_argument("source", help="hf: repo, zoo: stub, catalog name, or a local checkpoint folder")
+    export.add_argument("out", help="a new folder to write model.onnx, config.json and the tokenizer into")
+    export.add_argument("--revision", help="branch, tag or commit of an hf: repo")
+    export.add_argument("--timeout", type=float, help="seconds to wait on the network before giving up (default 10)")
+    export.set_defaults(run=cmd_export)
 
     cache = sub.add_parser("cache", help="list the model cache's entries and sizes, or clear it")
     cache.add_argument("cache_command", nargs="?", choices=["list", "clear"], default="list",

@@ -307,13 +307,15 @@ def load(
     max_answer_length: int = 15,
     n_best_size: int = 20,
     timeout: Optional[float] = None,
+    revision: Optional[str] = None,
     on_step: Optional[Callable[[str], None]] = None,
 ) -> Reader:
     """Load a QA model from a folder, .onnx file, zoo: stub, hf: repo, catalog name or server URL.
 
     Windows are `sequence_length` tokens overlapping by `doc_stride` (default: what the model's
     config asks for under "qa_kit_defaults", else 384 and 128). `timeout` bounds how long a zoo:
-    or hf: source may take to download (default 10 s, or $QA_KIT_TIMEOUT); the model always runs
+    or hf: source may wait on the network (default 10 s, or $QA_KIT_TIMEOUT), and `revision` pins an
+    hf: repo to a branch, tag or commit; a PyTorch checkpoint is exported to ONNX once. It always runs
     from a private cached copy ($QA_KIT_CACHE). `on_step(step)` is told each slow step as it
     starts, for progress messages: "connect" (a server URL), or "fetch" then "compile".
     """
@@ -327,6 +329,6 @@ def load(
     if sequence_length is not None and doc_stride is not None:
         check_lengths(sequence_length, doc_stride)  # before any download
     step("fetch")
-    resolved = resolve(source, timeout=timeout)
+    resolved = resolve(source, timeout=timeout, revision=revision)
     step("compile")
     return Reader(resolved, engine, sequence_length, doc_stride, batch_size, num_cores, max_answer_length, n_best_size)

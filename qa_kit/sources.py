@@ -1,7 +1,8 @@
 """What a model source string means, and how it becomes a local model folder the kit may run.
 
 Sources: a local folder (model.onnx + config.json + tokenizer files), a single .onnx file in such
-a folder, a `zoo:` SparseZoo stub, an `hf:` Hugging Face repo (ONNX at its root or in `onnx/`),
+a folder, a `zoo:` SparseZoo stub, an `hf:` Hugging Face repo (ONNX at its root or in `onnx/`, or
+a PyTorch checkpoint, exported to ONNX once; a local checkpoint folder is exported the same way),
 or a short name from the kit's catalog (data/catalog.csv). Every source ends as a *cached copy*
 under one cache folder: DeepSparse rewrites model.onnx in place, so the user's own files are only
 ever read. Network sources run under a time limit, so an offline machine fails fast, never hangs.
@@ -13,10 +14,11 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from .cache import build_entry, cache_dir, file_sha256
 from .errors import InputError, SourceError, positive_seconds
@@ -81,27 +83,48 @@ def source_kind(source: str) -> str:
     return kind_of(source)
 
 
-def resolve(source: str, *, timeout: Optional[float] = None) -> ResolvedModel:
-    """Turn any source string into a private cached model folder (downloading if needed)."""
+def resolve(source: str, *, timeout: Optional[float] = None, revision: Optional[str] = None) -> ResolvedModel:
+    """Turn any source string into a private cached model folder (downloading, or exporting a
+    PyTorch checkpoint to ONNX, if needed). `revision` pins an hf: repo to a branch, tag or commit."""
     if not isinstance(source, str) or not source.strip():
         raise SourceError("The model source is empty: give a local folder, a zoo: stub, an hf: repo or a catalog name.")
     source = source.strip()
     kind = source_kind(source)
+    if revision is not None and kind not in ("hf", "catalog"):
+        raise SourceError(f"revision= pins a Hugging Face repo; '{source}' is not one (write hf:OWNER/NAME).")
     if kind == "catalog":
-        return _resolve_catalog(source, timeout)
+        return _resolve_catalog(source, timeout, revision)
     if kind == "zoo":
         folder = _download_zoo(source, network_timeout(timeout))
     elif kind == "hf":
-        folder = _download_hf(source, network_timeout(timeout))
+        folder = _download_hf(source, network_timeout(timeout), revision)
     elif kind == "url":
         raise SourceError(f"'{source}' is a server URL, not a model folder: ask it through a server reader instead.")
     else:
-        folder = Path(source).expanduser()
+        folder = _local_checkpoint(Path(source).expanduser())
     model_dir = private_copy(folder, label=_label_for(source))
     return ResolvedModel(source=source, model_dir=model_dir, origin=str(folder), kind=kind)
 
 
-def _resolve_catalog(name: str, timeout: Optional[float]) -> ResolvedModel:
+def _local_checkpoint(path: Path) -> Path:
+    """A local folder as it is, or, when it is a PyTorch checkpoint with no ONNX file, its ONNX
+    export (made once into the cache, keyed on the checkpoint's files)."""
+    from .export import export_checkpoint, is_checkpoint
+
+    try:
+        plain = not path.is_dir() or find_onnx_or_none(path) is not None or not is_checkpoint(path)
+    except OSError:
+        return path  # private_copy names the problem
+    if plain:
+        return path
+    digest = hashlib.sha256()
+    for file in sorted(f for f in path.iterdir() if f.is_file()):
+        digest.update(f"{file.name}:{file_sha256(file)}\n".encode())
+    target = cache_dir() / "exported" / f"{_label_for(str(path))}-{digest.hexdigest()[:16]}"
+    return build_entry(target, lambda out: export_checkpoint(path, out, origin=str(path)))
+
+
+def _resolve_catalog(name: str, timeout: Optional[float], revision: Optional[str] = None) -> ResolvedModel:
     from .stubs import catalog_source
 
     target = catalog_source(name)
@@ -112,13 +135,13 @@ def _resolve_catalog(name: str, timeout: Optional[float]) -> ResolvedModel:
         )
     if not re.match(r"^(zoo:|hf:|https?://)", target):
         target = str(DATA_DIR / target)  # local catalog entries are relative to data/
-    resolved = resolve(target, timeout=timeout)
+    resolved = resolve(target, timeout=timeout, revision=revision)
     return ResolvedModel(source=name, model_dir=resolved.model_dir, origin=resolved.origin, kind="catalog")
 
 
 def _label_for(source: str) -> str:
     """A short, filesystem-safe name for a source, to make cache folders readable."""
-    tail = source.rstrip("/").split("/")[-1].split("?")[0] or "model"
+    tail = source.rstrip("/").split("/")[-1].split("?")[0].split("@")[0] or "model"
     if tail.endswith(".onnx"):  # a model file: name the copy after its folder
         tail = source.rstrip("/").split("/")[-2] if source.count("/") else "model"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", tail)[:60] or "model"
@@ -129,18 +152,25 @@ def _folder_for(name: str) -> str:
     return f"{_label_for(name)}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
-def find_onnx(folder: Path) -> Path:
-    """The model file of a folder: model.onnx, onnx/model.onnx, or the folder's only .onnx file."""
+def find_onnx_or_none(folder: Path) -> Optional[Path]:
+    """The model file of a folder: model.onnx, onnx/model.onnx, or the folder's only .onnx file; None if it has none."""
     for candidate in (folder / "model.onnx", folder / "onnx" / "model.onnx"):
         if candidate.is_file():
             return candidate
     found = sorted(folder.glob("*.onnx")) or sorted((folder / "onnx").glob("*.onnx"))
-    if len(found) == 1:
-        return found[0]
-    if found:
+    if len(found) > 1:
         names = ", ".join(f.name for f in found)
         raise SourceError(f"{folder} holds several ONNX files ({names}): pass the one to run as a file path.")
-    raise SourceError(f"No ONNX model in {folder}: it needs model.onnx (or onnx/model.onnx) beside config.json and tokenizer files.")
+    return found[0] if found else None
+
+
+def find_onnx(folder: Path) -> Path:
+    """The model file of a folder, or a SourceError saying what a model folder needs."""
+    found = find_onnx_or_none(folder)
+    if found is None:
+        raise SourceError(f"No ONNX model in {folder}: it needs model.onnx (or onnx/model.onnx) beside config.json and "
+                          "tokenizer files, or PyTorch weights (model.safetensors) to export.")
+    return found
 
 
 def private_copy(path: Path, *, label: str = "model") -> Path:
@@ -237,8 +267,16 @@ def _offline_error(what: str, error: BaseException) -> SourceError:
     )
 
 
+ZOO_RETIRED = "SparseZoo, retired by Neural Magic in June 2025, may no longer answer"
+
+
 def _download_zoo(stub: str, timeout: float) -> Path:
-    """Download a SparseZoo stub's deployment folder (model.onnx, config, tokenizer)."""
+    """Download a SparseZoo stub's deployment folder (model.onnx, config, tokenizer).
+
+    The client asks the zoo's API about the stub on every load (even when its files are cached),
+    then downloads each file; any failure becomes one line that says what happened, that the zoo
+    has been retired, and where to go instead (a Hub counterpart from the catalog, if known).
+    """
     from .stubs import parse
 
     stub = str(parse(stub))  # a malformed stub fails here, naming the bad part; adds a missing zoo:
@@ -247,45 +285,200 @@ def _download_zoo(stub: str, timeout: float) -> Path:
     def fetch() -> Path:
         from sparsezoo import Model
 
-        return Path(Model(stub, download_path=str(download_root / _folder_for(stub))).deployment.path)
-
-    try:
-        return run_with_timeout(fetch, timeout, f"SparseZoo for '{stub}'")
-    except SourceError:
-        raise
-    except Exception as error:
-        raise _offline_error(f"'{stub}' from SparseZoo", error) from error
-
-
-def _download_hf(source: str, timeout: float) -> Path:
-    """Download a Hugging Face repo's ONNX export (root or onnx/ subfolder) with its tokenizer."""
-    repo = source[len("hf:"):].strip("/")
-    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", repo):
-        raise SourceError(f"'{source}' is not a Hugging Face repo id: write it as hf:OWNER/NAME.")
-
-    def fetch() -> Path:
-        from huggingface_hub import snapshot_download
-
-        patterns = ["*.json", "*.txt", "*.model", "model.onnx", "onnx/*.json", "onnx/model.onnx", "*.onnx", "onnx/*.onnx"]
-        folder = Path(snapshot_download(repo_id=repo, cache_dir=str(cache_dir() / "hf"), allow_patterns=patterns))
-        onnx_dir = folder / "onnx"
-        # Exports that keep the graph in onnx/ often keep config and tokenizer at the root:
-        # assemble one flat folder so the rest of the kit sees the usual layout.
-        if not (folder / "model.onnx").is_file() and onnx_dir.is_dir():
-            def fill(flat: Path) -> None:
-                shutil.copyfile(find_onnx(onnx_dir), flat / "model.onnx")
-                for name in ("config.json",) + TOKENIZER_FILES:
-                    for where in (onnx_dir / name, folder / name):
-                        if where.is_file():
-                            shutil.copyfile(where, flat / name)
-                            break
-
-            return build_entry(cache_dir() / "hf-flat" / _folder_for(f"{repo}@{folder.name}"), fill)
+        folder = Path(Model(stub, download_path=str(download_root / _folder_for(stub))).deployment.path)
+        if not folder.is_dir() and (folder.parent / "model.onnx").is_file():
+            # a model listed without deployment.tar.gz: sparsezoo 1.8 puts its loose deployment
+            # files beside the deployment/ folder it names, not in it
+            return folder.parent
         return folder
 
     try:
-        return run_with_timeout(fetch, timeout, f"the Hugging Face Hub for '{source}'")
+        return run_with_timeout(fetch, timeout, f"SparseZoo for '{stub}'")
+    except SourceError:  # only the time limit raises one here
+        raise _zoo_error(stub, f"SparseZoo gave no answer for '{stub}' within {timeout:g} s") from None
+    except Exception as error:
+        raise _zoo_error(stub, _zoo_failure(stub, error)) from error
+
+
+def _zoo_failure(stub: str, error: BaseException) -> str:
+    """What went wrong asking SparseZoo for a stub, in a few words, from the client's exception."""
+    import requests
+
+    name = type(error).__name__
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status in (401, 403):
+        return f"SparseZoo refused '{stub}' (HTTP {status})"
+    if status is not None:
+        return f"SparseZoo answered HTTP {status} for '{stub}'"
+    if isinstance(error, requests.RequestException):
+        return f"Cannot reach SparseZoo for '{stub}' ({name}: offline?)"
+    if isinstance(error, ValueError) and str(error).startswith("No matching models"):
+        return f"SparseZoo has no model '{stub}'"
+    if name == "InvalidQueryException":  # the reply held GraphQL "errors"
+        return f"SparseZoo rejected the query for '{stub}'"
+    return f"Could not fetch '{stub}' from SparseZoo ({name})"
+
+
+def _zoo_error(stub: str, what_happened: str) -> SourceError:
+    """One line: what happened, that the zoo is retired, and the way on (the Hub, or a local folder).
+
+    Ordered so that the Explorer's status line, which clips at 300 characters, keeps the Hub name.
+    """
+    from .stubs import hub_counterpart
+
+    found = hub_counterpart(stub)
+    if found:
+        repo, match = found
+        way = f"Try {repo} ({'the same model' if match == 'exact' else 'a related model'}) from the Hugging Face Hub"
+    else:
+        way = "Look for the model on the Hugging Face Hub (hf:OWNER/NAME)"
+    return SourceError(f"{what_happened}. {ZOO_RETIRED}. {way}, or pass a local folder.")
+
+
+def _hf_repo(source: str, revision: Optional[str]) -> Tuple[str, Optional[str]]:
+    """(OWNER/NAME, revision) from "hf:OWNER/NAME" or "hf:OWNER/NAME@REVISION" and the revision= argument."""
+    repo, _, pinned = source[len("hf:"):].strip().strip("/").partition("@")
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", repo):
+        raise SourceError(f"'{source}' is not a Hugging Face repo id: write it as hf:OWNER/NAME (or hf:OWNER/NAME@REVISION).")
+    if pinned and revision and pinned != revision:
+        raise SourceError(f"'{source}' pins revision {pinned!r} but revision={revision!r} was given too: give one.")
+    return repo, (revision or pinned or None)
+
+
+def hub_files(names: List[str]) -> Tuple[str, List[str]]:
+    """What to download from a Hub repo holding these files: ("onnx", [...]) when it has an ONNX
+    export (at its root or in onnx/), else ("pytorch", [...]) for a transformers checkpoint."""
+    names = sorted(set(names))
+    support = [n for n in names if n.rsplit("/", 1)[-1] in ("config.json",) + TOKENIZER_FILES
+               and n.count("/") <= (1 if n.startswith("onnx/") else 0)]
+    graphs = [n for n in names if n.endswith(".onnx") and (n.count("/") == 0 or (n.startswith("onnx/") and n.count("/") == 1))]
+    for preferred in ("model.onnx", "onnx/model.onnx"):
+        if preferred in graphs:
+            graphs = [preferred]
+    if len(graphs) > 1:
+        raise SourceError(f"The repo holds several ONNX files ({', '.join(graphs[:4])}) and none is model.onnx: "
+                          "download the one you want and pass its folder.")
+    if graphs:
+        data = [n for n in names if n.startswith(graphs[0]) and n.endswith(("_data", ".data"))]
+        return "onnx", support + graphs + data
+    if "config.json" in names:
+        for weights in ("model.safetensors", "pytorch_model.bin"):
+            shards = [n for n in names if "/" not in n and (n == weights or (n.startswith(weights.split(".")[0] + "-")
+                                                                             and n.endswith(weights.split(".")[-1])))]
+            index = [n for n in names if n == weights + ".index.json"]
+            if weights in names or (index and shards):
+                return "pytorch", [n for n in support if "/" not in n] + shards + index
+    raise SourceError("The repo holds neither an ONNX model (model.onnx, onnx/model.onnx) nor a transformers "
+                      "checkpoint (config.json with model.safetensors or pytorch_model.bin): the kit cannot run it.")
+
+
+def _hub_error(what: str, error: BaseException) -> SourceError:
+    """The Hub client's exceptions as one line that says what to do."""
+    name = type(error).__name__
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if name == "GatedRepoError":
+        return SourceError(f"{what} is gated: accept its terms on the Hub and log in (huggingface-cli login), then load again.")
+    if name == "RepositoryNotFoundError":
+        return SourceError(f"{what} was not found on the Hub (or it is private): check the OWNER/NAME spelling.")
+    if name == "RevisionNotFoundError":
+        return SourceError(f"{what}: no such revision on the Hub: give a branch, tag or commit the repo has.")
+    if name == "EntryNotFoundError":
+        return SourceError(f"{what}: a file the repo lists could not be downloaded (404): try again, or download it by hand.")
+    if status in (401, 403):
+        return SourceError(f"The Hub refused {what} ({status}): it may be private or gated; log in (huggingface-cli login) or pick another repo.")
+    if status is not None:
+        return SourceError(f"The Hub answered {status} for {what}: try again later, or download it elsewhere and pass its folder.")
+    return _offline_error(f"{what} from the Hugging Face Hub", error)
+
+
+def _download_hf(source: str, timeout: float, revision: Optional[str] = None) -> Path:
+    """A Hugging Face repo as a local folder with model.onnx: its ONNX export (root or onnx/), or its
+    PyTorch checkpoint exported to ONNX once. Says the size before downloading; the Hub client shows
+    progress and writes each file under a temporary name first."""
+    repo, revision = _hf_repo(source, revision)
+    what = f"hf:{repo}" + (f"@{revision}" if revision else "")
+    endpoint = os.environ.get("HF_ENDPOINT") or None  # read now: the client reads it only once, at import
+
+    def look() -> Any:
+        from huggingface_hub import HfApi
+
+        return HfApi(endpoint=endpoint).model_info(repo, revision=revision, files_metadata=True, timeout=timeout)
+
+    try:
+        info = run_with_timeout(look, timeout, f"the Hugging Face Hub for '{what}'")
     except SourceError:
         raise
     except Exception as error:
-        raise _offline_error(f"'{source}' from the Hugging Face Hub", error) from error
+        cached = _cached_hf(repo, revision)
+        if cached is None or getattr(getattr(error, "response", None), "status_code", None) is not None:
+            raise _hub_error(what, error) from error
+        print(f"{what}: the Hub did not answer ({type(error).__name__}); using the copy downloaded before.", file=sys.stderr)
+        return _runnable_hf(cached, f"{repo}@{cached.name}")
+    sizes = {s.rfilename: s.size for s in info.siblings or []}
+    try:
+        kind, files = hub_files(list(sizes))
+    except SourceError as error:
+        raise SourceError(f"{what}: {error}") from None
+    known = [sizes[f] for f in files if sizes.get(f)]
+    total = f"{sum(known) / 1e6:,.1f} MB" if len(known) == len(files) else "size unknown"
+    then = "; exported to ONNX once it is here" if kind == "pytorch" else ""
+    print(f"{what} at {info.sha[:10]}: {len(files)} files, {total} ({'ONNX' if kind == 'onnx' else 'PyTorch'}{then})", file=sys.stderr)
+    try:
+        from huggingface_hub import constants, hf_hub_download
+
+        constants.HF_HUB_DOWNLOAD_TIMEOUT = timeout  # a stalled transfer fails after this many idle seconds
+        for name in files:
+            path = hf_hub_download(repo, name, revision=info.sha, cache_dir=str(cache_dir() / "hf"),
+                                   endpoint=endpoint, etag_timeout=timeout)
+        snapshot = Path(path).parents[name.count("/")]
+        _remember_hf(repo, revision, info.sha)
+    except Exception as error:
+        raise _hub_error(what, error) from error
+    return _runnable_hf(snapshot, f"{repo}@{info.sha}")
+
+
+def _runnable_hf(snapshot: Path, key: str) -> Path:
+    """A downloaded snapshot as a folder the kit can copy: as it is, flattened from onnx/, or exported."""
+    from .export import export_checkpoint, is_checkpoint
+
+    if (snapshot / "model.onnx").is_file():
+        return snapshot
+    onnx_dir = snapshot / "onnx"
+    if onnx_dir.is_dir() and list(onnx_dir.glob("*.onnx")):
+        # Exports that keep the graph in onnx/ often keep config and tokenizer at the root:
+        # assemble one flat folder so the rest of the kit sees the usual layout.
+        def flatten(flat: Path) -> None:
+            shutil.copyfile(find_onnx(onnx_dir), flat / "model.onnx")
+            for name in ("config.json",) + TOKENIZER_FILES:
+                for where in (onnx_dir / name, snapshot / name):
+                    if where.is_file():
+                        shutil.copyfile(where, flat / name)
+                        break
+
+        return build_entry(cache_dir() / "hf-flat" / _folder_for(key), flatten)
+    if is_checkpoint(snapshot):
+        return build_entry(cache_dir() / "hf-export" / _folder_for(key),
+                           lambda out: export_checkpoint(snapshot, out, origin=f"hf:{key}"))
+    return snapshot  # private_copy names what is missing
+
+
+def _refs_file(repo: str, revision: Optional[str]) -> Path:
+    key = f"{repo}@{revision or 'default'}"
+    return cache_dir() / "hf-refs" / f"{_folder_for(key)}.txt"
+
+
+def _remember_hf(repo: str, revision: Optional[str], sha: str) -> None:
+    """Which commit `repo` at `revision` was last downloaded at, so an offline load finds it again."""
+    from .cache import write_text_atomic
+
+    write_text_atomic(_refs_file(repo, revision), sha)
+
+
+def _cached_hf(repo: str, revision: Optional[str]) -> Optional[Path]:
+    """The snapshot folder downloaded before for this repo and revision, if any."""
+    try:
+        sha = _refs_file(repo, revision).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    snapshot = cache_dir() / "hf" / f"models--{repo.replace('/', '--')}" / "snapshots" / sha
+    return snapshot if sha and snapshot.is_dir() else None

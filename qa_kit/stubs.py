@@ -2,7 +2,9 @@
 
 A stub such as `zoo:nlp/question_answering/bert-base/pytorch/huggingface/squad/base-none` names a
 model in SparseZoo, Neural Magic's model repository (reached through api.neuralmagic.com). It is
-not the Hugging Face Hub: the Hub has its own `hf:` prefix. This module needs only the standard
+not the Hugging Face Hub: the Hub has its own `hf:` prefix. Neural Magic retired SparseZoo in June
+2025; the catalog's `hub` column names a Hub model for a stub where one is known (`hub_match`
+says whether it is an exact copy or only a related model). This module needs only the standard
 library and pandas, so it runs where deepsparse is not installed.
 
 Decisions worth knowing:
@@ -36,7 +38,9 @@ ZOO_PREFIX = "zoo:"
 HF_PREFIX = "hf:"
 MAX_STUB_LENGTH = 256
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "data" / "catalog.csv"
-CATALOG_COLUMNS = ("name", "source", "architecture", "layers", "pruned_percent", "quantized", "target", "note")
+CATALOG_COLUMNS = ("name", "source", "network", "architecture", "layers", "pruned_percent", "quantized", "target",
+                   "hub", "hub_match", "note")
+HUB_MATCHES = ("exact", "related")  # hub_match: the Hub model is a copy of the zoo model, or only like it
 PATH_GRAMMAR = "DOMAIN/SUB_DOMAIN/ARCHITECTURE[-SUB_ARCHITECTURE]/FRAMEWORK/REPO/DATASET[-TRAINING_SCHEME]/SPARSE_TAG"
 NAME_GRAMMAR = "ARCHITECTURE[-SUB_ARCHITECTURE]-SOURCE_DATASET[-TRAINING_DATASET]-SPARSE_TAG"
 EXAMPLE_STUB = "zoo:nlp/question_answering/bert-base/pytorch/huggingface/squad/base-none"
@@ -58,7 +62,7 @@ class StubError(QAKitError, ValueError):
 
 ZOO_MEANING = (
     "SparseZoo: Neural Magic's model repository, reached through its own API "
-    "(api.neuralmagic.com); not the Hugging Face Hub, which is 'hf:'"
+    "(api.neuralmagic.com; retired in June 2025); not the Hugging Face Hub, which is 'hf:'"
 )
 _DOMAINS = {"nlp": "natural language processing", "cv": "computer vision"}
 _TASKS = {
@@ -660,10 +664,20 @@ def catalog() -> pd.DataFrame:
         raise QAKitError(f"{CATALOG_PATH} has columns {list(frame.columns)}; expected {list(CATALOG_COLUMNS)}")
     for column in ("layers", "pruned_percent"):
         frame[column] = pd.array([int(v) if v else pd.NA for v in frame[column]], dtype="Int64")
-    bad = sorted(set(frame["quantized"]) - {"True", "False"})
-    if bad:
-        raise QAKitError(f"{CATALOG_PATH} has quantized values {bad}; expected True or False")
-    frame["quantized"] = frame["quantized"] == "True"
+    for column in ("quantized", "network"):
+        bad = sorted(set(frame[column]) - {"True", "False"})
+        if bad:
+            raise QAKitError(f"{CATALOG_PATH} has {column} values {bad}; expected True or False")
+        frame[column] = frame[column] == "True"
+    remote = frame["source"].str.match(r"(zoo:|hf:|https?://)")
+    if (frame["network"] != remote).any():
+        wrong = list(frame.loc[frame["network"] != remote, "name"])
+        raise QAKitError(f"{CATALOG_PATH}: network must be True exactly for zoo:/hf: sources; wrong for {wrong}")
+    has_hub = frame["hub"] != ""
+    bad_hub = (has_hub & ~frame["hub"].str.fullmatch(r"hf:[\w.-]+/[\w.-]+")) | (has_hub != frame["hub_match"].isin(HUB_MATCHES))
+    if bad_hub.any():
+        raise QAKitError(f"{CATALOG_PATH}: hub must be hf:OWNER/NAME with hub_match {' or '.join(HUB_MATCHES)} "
+                         f"(both empty when none is known); wrong for {list(frame.loc[bad_hub, 'name'])}")
     return frame
 
 
@@ -672,6 +686,17 @@ def catalog_source(name: str) -> Optional[str]:
     frame = catalog()
     rows = frame[frame["name"] == name.strip()]
     return None if rows.empty else str(rows.iloc[0]["source"])
+
+
+def hub_counterpart(stub: str) -> Optional[Tuple[str, str]]:
+    """(hf:OWNER/NAME, "exact" or "related") for a zoo stub whose Hub counterpart the catalog knows, else None."""
+    try:
+        text = str(parse(stub))
+    except StubError:
+        return None
+    frame = catalog()
+    rows = frame[(frame["source"] == text) & (frame["hub"] != "")]
+    return None if rows.empty else (str(rows.iloc[0]["hub"]), str(rows.iloc[0]["hub_match"]))
 
 
 # ----------------------------------------------------------------------------- any source
@@ -815,8 +840,12 @@ def _describe_catalog(text: str) -> pd.DataFrame:
         ("pruned_percent", row["pruned_percent"], "percent of weights pruned (empty: not stated)"),
         ("quantized", row["quantized"], "True when weights run as int8"),
         ("target", row["target"], "hardware the sparsity was laid out for (empty: none)"),
-        ("note", row["note"], "the catalog's note"),
+        ("network", row["network"], "True when loading it needs a network (a zoo: or hf: source)"),
     ]
+    if row["hub"]:
+        facts.append(("hub", row["hub"], "the same model on the Hugging Face Hub" if row["hub_match"] == "exact"
+                      else "a related model on the Hugging Face Hub (not the same weights)"))
+    facts.append(("note", row["note"], "the catalog's note"))
     table = _frame([(p, "" if pd.isna(v) else v, m) for p, v, m in facts])
     source = str(row["source"])
     inner = (_describe_path(source, CATALOG_PATH.parent) if kind_of(source) == "path" else describe(source))
@@ -873,7 +902,7 @@ def cli_explain(source: str, as_json: bool = False) -> str:
 
 
 __all__ = [
-    "StubError", "ZooStub", "parse", "build", "is_stub", "tag_words", "catalog", "catalog_source",
+    "StubError", "ZooStub", "parse", "build", "is_stub", "tag_words", "catalog", "catalog_source", "hub_counterpart",
     "describe", "kind_of", "cli_explain", "CATALOG_PATH", "CATALOG_COLUMNS", "KNOWN_LAYERS",
     "ZOO_PREFIX", "HF_PREFIX", "MAX_STUB_LENGTH", "PATH_GRAMMAR", "NAME_GRAMMAR", "SOURCE_KINDS",
 ]

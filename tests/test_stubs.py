@@ -10,12 +10,15 @@ import pandas as pd
 import pytest
 
 from qa_kit import stubs
-from qa_kit.errors import QAKitError
-from qa_kit.stubs import StubError, ZooStub, build, catalog, catalog_source, cli_explain, describe, kind_of, parse
+from qa_kit.errors import QAKitError, SourceError
+from qa_kit.stubs import (StubError, ZooStub, build, catalog, catalog_source, cli_explain, describe, hub_counterpart,
+                          kind_of, parse)
 
 QA = "zoo:nlp/question_answering/{}/pytorch/huggingface/squad/{}"
 VNNI = QA.format("bert-base", "12layer_pruned80_quant-none-vnni")
 ZOO_ROWS = [row for row in catalog().itertuples(index=False) if row.source.startswith("zoo:")]
+ZOO_HUB_ROWS = [row for row in ZOO_ROWS if row.hub]
+TEACHER = "hf:neuralmagic/oBERT-teacher-squadv1"
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -438,6 +441,121 @@ def test_catalog_source() -> None:
     assert catalog_source(" tiny-random-bert ") == "models/tiny-random-bert"
     assert catalog_source("nope") is None
     assert stubs.CATALOG_PATH == Path(stubs.__file__).resolve().parent.parent / "data" / "catalog.csv"
+
+
+def test_catalog_marks_network_rows_and_hub_counterparts() -> None:
+    frame = catalog()
+    assert (frame["network"] == frame["source"].str.startswith(("zoo:", "hf:"))).all()
+    assert not frame["network"][:2].any() and frame["network"].dtype == bool  # the repo's own models run offline
+    readers = {"distilbert-squad": "hf:distilbert/distilbert-base-cased-distilled-squad",
+               "roberta-base-squad2": "hf:deepset/roberta-base-squad2",
+               "bert-base-squad-onnx": "hf:UKP-SQuARE/bert-base-uncased-pf-squad-onnx",
+               "obert-teacher-squad": TEACHER,
+               "obert-6-pruned80-block4-squad": "hf:neuralmagic/oBERT-6-downstream-pruned-block4-80-squadv1"}
+    for name, repo in readers.items():
+        assert catalog_source(name) == repo
+    hub_rows = frame[frame["source"].str.startswith("hf:")]
+    assert len(hub_rows) >= 15 and hub_rows["source"].str.startswith("hf:neuralmagic/oBERT-").sum() >= 12
+    assert (hub_rows["hub"] == "").all() and (hub_rows["note"] != "").all()
+    assert hub_rows["note"].str.contains("PyTorch|ONNX|SparseML").all()  # each says what the repo holds
+    # Zoo stubs with a Hub counterpart: none is known to be an exact copy, each can be loaded by
+    # its own catalog name, and each has the same number of layers as the stub's model.
+    assert len(ZOO_HUB_ROWS) >= 25 and {row.hub_match for row in ZOO_HUB_ROWS} == {"related"}
+    layers = frame.set_index("source")["layers"]
+    for row in ZOO_HUB_ROWS:
+        assert row.hub in layers.index and layers[row.hub] == row.layers, row.name
+    assert all(row.hub == "" and row.hub_match == "" for row in ZOO_ROWS if row not in ZOO_HUB_ROWS)
+    by_name = frame.set_index("name")
+    assert by_name.loc["distilbert-pruned80-quant-vnni", "hub"] == readers["obert-6-pruned80-block4-squad"]
+    assert by_name.loc["bert-base-dense", "hub"] == TEACHER and by_name.loc["bert-large-dense", "hub"] == ""
+
+
+def test_hub_counterpart_of_a_stub() -> None:
+    assert hub_counterpart(QA.format("bert-base", "base-none")) == (TEACHER, "related")
+    assert hub_counterpart(" nlp/question_answering/bert-base/pytorch/huggingface/squad/base-none") == (TEACHER, "related")
+    assert hub_counterpart(QA.format("bert-large", "base-none")) is None  # in the catalog, no counterpart known
+    assert hub_counterpart(QA.format("bert-base", "pruned85-none")) is None  # not in the catalog
+    assert hub_counterpart("zoo:not/a stub") is None
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"network": "maybe"}, "network values"),
+    ({"network": "False"}, "network must be True exactly for zoo:/hf: sources"),
+    ({"hub": "hf:someone/model"}, "hub must be hf:OWNER/NAME with hub_match"),  # no hub_match
+    ({"hub": "someone/model", "hub_match": "related"}, "hub must be hf:OWNER/NAME"),
+    ({"hub": "hf:someone/model", "hub_match": "same"}, "hub must be hf:OWNER/NAME"),
+])
+def test_catalog_refuses_inconsistent_network_and_hub_columns(tmp_path, monkeypatch, change, says) -> None:
+    frame = pd.read_csv(stubs.CATALOG_PATH, dtype=str, keep_default_na=False)
+    row = frame.index[frame["name"] == "bert-large-dense"][0]
+    for column, value in change.items():
+        frame.loc[row, column] = value
+    broken = tmp_path / "catalog.csv"
+    frame.to_csv(broken, index=False)
+    monkeypatch.setattr(stubs, "CATALOG_PATH", broken)
+    with pytest.raises(QAKitError, match=says) as raised:
+        catalog()
+    assert "bert-large-dense" in str(raised.value) or "maybe" in str(raised.value)
+
+
+# ----------------------------------------------------------------------------- zoo errors
+
+def _failing_zoo(monkeypatch, error: BaseException) -> None:
+    """Make every SparseZoo call fail with `error`, as the client (or the time limit) would."""
+    from qa_kit import sources
+
+    def fail(work, timeout, what):
+        raise error
+
+    monkeypatch.setattr(sources, "run_with_timeout", fail)
+
+
+@pytest.mark.parametrize("row", ZOO_HUB_ROWS, ids=[r.name for r in ZOO_HUB_ROWS])
+def test_the_error_for_a_zoo_stub_names_its_hub_counterpart(row, monkeypatch) -> None:
+    import requests
+    from qa_kit.sources import resolve
+
+    _failing_zoo(monkeypatch, requests.ConnectionError("no route to host"))
+    with pytest.raises(SourceError) as raised:
+        resolve(row.name)  # the catalog name leads to the stub
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"Cannot reach SparseZoo for '{row.source}' (ConnectionError")
+    assert "retired by Neural Magic in June 2025, may no longer answer" in message
+    assert f"Try {row.hub} (a related model) from the Hugging Face Hub, or pass a local folder." in message
+    assert row.hub in message[:300]  # the Explorer's status line clips at 300 characters
+
+
+class InvalidQueryException(Exception):
+    """Named like sparsezoo's own (api/exceptions.py), raised for a reply with GraphQL "errors"."""
+
+
+def _http_error(status: int) -> BaseException:
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    return requests.HTTPError(f"{status} Client Error", response=response)
+
+
+@pytest.mark.parametrize("error, says", [
+    (SourceError("SparseZoo gave no answer within 10 s"), "SparseZoo gave no answer for '{stub}' within 10 s."),
+    (_http_error(403), "SparseZoo refused '{stub}' (HTTP 403)."),
+    (_http_error(502), "SparseZoo answered HTTP 502 for '{stub}'."),
+    (ValueError("No matching models found with stub: x. Please try another stub"), "SparseZoo has no model '{stub}'."),
+    (InvalidQueryException("[{'message': 'bad'}]"), "SparseZoo rejected the query for '{stub}'."),
+    (IndexError("list index out of range"), "Could not fetch '{stub}' from SparseZoo (IndexError)."),
+], ids=["time-limit", "403", "502", "no-model", "graphql-errors", "other"])
+def test_each_zoo_failure_says_what_happened_and_the_way_on(error, says, monkeypatch) -> None:
+    from qa_kit.sources import resolve
+
+    stub = QA.format("bert-base", "base-none")
+    _failing_zoo(monkeypatch, error)
+    with pytest.raises(SourceError) as raised:
+        resolve(stub, timeout=10)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(says.format(stub=stub))
+    assert message.endswith(f"may no longer answer. Try {TEACHER} (a related model) from the Hugging Face Hub, "
+                            "or pass a local folder.")
 
 
 # ----------------------------------------------------------------------------- cli helper
