@@ -22,8 +22,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from .cache import build_entry, cache_dir, file_sha256
 from .errors import InputError, SourceError, positive_seconds
+from .paths import DATA_DIR, MODELS_DIR, QUESTIONS_DIR, TEXTS_DIR
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_TIMEOUT = 10.0  # seconds a network source may take before we give up
 TOKENIZER_FILES = (
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
@@ -42,12 +42,12 @@ class ResolvedModel:
     kind: str  # "path", "zoo", "hf" or "catalog"
 
 
-def sample_texts(folder: Path = DATA_DIR / "texts") -> Dict[str, str]:
+def sample_texts(folder: Path = TEXTS_DIR) -> Dict[str, str]:
     """The kit's sample texts by file stem (data/texts/*.txt), read as UTF-8."""
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
 
 
-def sample_questions(stem: str, folder: Path = DATA_DIR / "questions") -> List[str]:
+def sample_questions(stem: str, folder: Path = QUESTIONS_DIR) -> List[str]:
     """The questions of a sample text's SQuAD-style set, in order (empty when it has none)."""
     path = folder / f"{stem}.json"
     if not path.is_file():
@@ -58,7 +58,7 @@ def sample_questions(stem: str, folder: Path = DATA_DIR / "questions") -> List[s
 
 def default_model() -> str:
     """The catalog name notebooks and the Explorer start with: the real demo model when it ships."""
-    if (DATA_DIR / "models" / "demo-minilm" / "model.onnx").is_file():
+    if (MODELS_DIR / "demo-minilm" / "model.onnx").is_file():
         return "demo-minilm"
     return "tiny-random-bert"
 
@@ -274,8 +274,9 @@ def _download_zoo(stub: str, timeout: float) -> Path:
     """Download a SparseZoo stub's deployment folder (model.onnx, config, tokenizer).
 
     The client asks the zoo's API about the stub on every load (even when its files are cached),
-    then downloads each file; any failure becomes one line that says what happened, that the zoo
-    has been retired, and where to go instead (a Hub counterpart from the catalog, if known).
+    then downloads each file; when the zoo does not answer, a copy downloaded whole before is used;
+    else the failure becomes one line that says what happened, that the zoo has been retired, and
+    where to go instead (a Hub counterpart from the catalog, if known).
     """
     from .stubs import parse
 
@@ -292,12 +293,31 @@ def _download_zoo(stub: str, timeout: float) -> Path:
             return folder.parent
         return folder
 
+    done = download_root / f"{_folder_for(stub)}.done"  # written once a download was whole
+
+    def offline_copy(failure: str) -> Path:
+        try:
+            folder = Path(done.read_text(encoding="utf-8").strip())
+        except OSError:
+            folder = None
+        if folder is None or not (folder / "model.onnx").is_file():
+            raise _zoo_error(stub, failure)
+        print(f"{failure}; using the copy downloaded before.", file=sys.stderr)
+        return folder
+
     try:
-        return run_with_timeout(fetch, timeout, f"SparseZoo for '{stub}'")
+        folder = run_with_timeout(fetch, timeout, f"SparseZoo for '{stub}'")
     except SourceError:  # only the time limit raises one here
-        raise _zoo_error(stub, f"SparseZoo gave no answer for '{stub}' within {timeout:g} s") from None
+        return offline_copy(f"SparseZoo gave no answer for '{stub}' within {timeout:g} s")
     except Exception as error:
-        raise _zoo_error(stub, _zoo_failure(stub, error)) from error
+        failure = _zoo_failure(stub, error)
+        if "no model" in failure:
+            raise _zoo_error(stub, failure) from error
+        return offline_copy(failure)
+    from .cache import write_text_atomic
+
+    write_text_atomic(done, str(folder))
+    return folder
 
 
 def _zoo_failure(stub: str, error: BaseException) -> str:

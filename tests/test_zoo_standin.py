@@ -197,3 +197,14 @@ def test_every_network_row_of_the_catalog_fails_fast_and_clearly_when_nothing_an
             assert (row["hub"] or "hf:OWNER/NAME") in error, row
         else:
             assert row["source"] in error and "local folder" in error, row
+
+
+def test_a_stub_downloaded_before_loads_when_the_zoo_is_gone(tmp_path):
+    with ZooStandIn({STUB: DEMO}) as zoo:
+        first = run_kit(tmp_path, zoo.url, STUB)
+    assert "error" not in first, first
+    later = run_kit(tmp_path, closed_port_url(), STUB, timeout="5")  # same cache, no zoo
+    assert "error" not in later, later
+    assert sha256(Path(later["model_dir"]) / "model.onnx") == sha256(DEMO / "model.onnx")
+    # a stub never downloaded still fails in one line
+    assert_zoo_error(run_kit(tmp_path, closed_port_url(), MADE_UP, timeout="5"), MADE_UP)
