@@ -42,11 +42,11 @@ from .bench_report import (  # noqa: F401  (the report's names, importable from 
 )
 from .calibrate import best_span, fast_reading_curve  # noqa: F401  (the curve, importable from here too)
 from .errors import InputError, whole_number
+from .paths import IMPORT_ROOT, MODELS_DIR, QUESTIONS_DIR, TEXTS_DIR
 from .results import Answers
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-DEFAULT_CONTEXT = DATA_DIR / "texts" / "bank_run.txt"
-DEFAULT_QUESTIONS = DATA_DIR / "questions" / "bank_run.json"
+DEFAULT_CONTEXT = TEXTS_DIR / "bank_run.txt"
+DEFAULT_QUESTIONS = QUESTIONS_DIR / "bank_run.json"
 STAGES = ("tokenize", "engine", "decode")
 CURVE_SIZES = (1, 2, 4, 6, 8, 12, 16)  # fast-reading sizes (max_windows) the agreement curve is worked out for
 SETTLE_SECONDS = 0.05  # pause (not timed) when consecutive calls switch engine
@@ -221,7 +221,7 @@ def measure_compile(model: str, engine: str, questions: Sequence[str], contexts:
             "sequence_length": sequence_length, "doc_stride": doc_stride, "num_cores": num_cores}
     with tempfile.TemporaryDirectory(prefix="qa-kit-bench-cache-") as cache:
         env = dict(os.environ, QA_KIT_CACHE=cache, NM_DISABLE_ANALYTICS="1", TOKENIZERS_PARALLELISM="false")
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(IMPORT_ROOT)  # the child imports this same copy of the kit
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         done = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT, json.dumps(args)], env=env,
                               capture_output=True, text=True, timeout=timeout)
@@ -512,10 +512,10 @@ SPARSE_TWIN = "demo-minilm-sparse-quant"
 
 def default_models() -> List[str]:
     """What a bench measures when not told: the default model and, beside demo-minilm, its sparse int8 twin."""
-    from .sources import DATA_DIR, default_model
+    from .sources import default_model
 
     first = default_model()
-    twin = DATA_DIR / "models" / SPARSE_TWIN / "model.onnx"
+    twin = MODELS_DIR / SPARSE_TWIN / "model.onnx"
     return [first, SPARSE_TWIN] if first == "demo-minilm" and twin.is_file() else [first]
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import List, Optional
 
 from .errors import InputError, QAKitError
+from .paths import KIT_ROOT
 from .reading import check_text
 from .text import one_line
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = KIT_ROOT  # the folder holding notebooks/ and data/: the repo, or the installed package
 
 
 def _read_context(args: argparse.Namespace) -> str:
@@ -221,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache.set_defaults(run=cmd_cache)
 
     lab = sub.add_parser("lab", help="open JupyterLab on the kit's notebooks")
-    lab.add_argument("notebook", nargs="?", help="notebook to open, relative to the repo")
+    lab.add_argument("notebook", nargs="?", help="notebook to open, e.g. notebooks/05_speed.ipynb (relative to the repo, or the installed kit)")
     lab.add_argument("--port", type=int)
     lab.set_defaults(run=cmd_lab)
     return parser

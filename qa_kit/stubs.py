@@ -33,11 +33,11 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from qa_kit.errors import QAKitError
+from qa_kit.paths import CATALOG_PATH, missing_data_hint
 
 ZOO_PREFIX = "zoo:"
 HF_PREFIX = "hf:"
 MAX_STUB_LENGTH = 256
-CATALOG_PATH = Path(__file__).resolve().parent.parent / "data" / "catalog.csv"
 CATALOG_COLUMNS = ("name", "source", "network", "architecture", "layers", "pruned_percent", "quantized", "target",
                    "hub", "hub_match", "note")
 HUB_MATCHES = ("exact", "related")  # hub_match: the Hub model is a copy of the zoo model, or only like it
@@ -659,7 +659,10 @@ def build(
 
 def catalog() -> pd.DataFrame:
     """The kit's model catalog (data/catalog.csv): friendly names, sources and what they are."""
-    frame = pd.read_csv(CATALOG_PATH, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(CATALOG_PATH, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise QAKitError(missing_data_hint(CATALOG_PATH)) from None
     if tuple(frame.columns) != CATALOG_COLUMNS:
         raise QAKitError(f"{CATALOG_PATH} has columns {list(frame.columns)}; expected {list(CATALOG_COLUMNS)}")
     for column in ("layers", "pruned_percent"):
@@ -733,7 +736,7 @@ def kind_of(source: str) -> str:
     if m and not re.match(r"[A-Za-z]:[\\/]", text):
         raise StubError(f"unknown source prefix {m.group(0)!r}; expected 'zoo:', 'hf:', 'http(s)://', "
                         "a path or a catalog name")
-    if text in set(catalog()["name"]):
+    if CATALOG_PATH.is_file() and text in set(catalog()["name"]):  # without a catalog, folders still load
         return "catalog"
     if _exists(Path(text).expanduser()):
         return "path"
