@@ -6,12 +6,16 @@ recompiles. DeepSparse gets its own copy of the graph because it rewrites input 
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -24,6 +28,8 @@ DEFAULT_BATCH = {"deepsparse": 1, "onnxruntime": 8}
 builds: Counter = Counter()  # compiles per engine name, so tests and benchmarks can see recompiles
 _cache: Dict[tuple, "Engine"] = {}
 _lock = threading.Lock()
+_stderr_lock = threading.Lock()
+log = logging.getLogger("qa_kit.engines")
 
 _ONNX_INT_TYPES = {6: np.int32, 7: np.int64}  # onnx.TensorProto.INT32 / INT64
 
@@ -122,7 +128,8 @@ class DeepSparseEngine(Engine):
                             lambda folder: _write_static_shapes(self.model_dir / "model.onnx", folder / "model.onnx",
                                                                 self.input_names, shape))
         try:
-            self._native = NativeEngine(str(entry / "model.onnx"), batch_size=self.batch_size, num_cores=self.num_cores)
+            with native_output_aside():
+                self._native = NativeEngine(str(entry / "model.onnx"), batch_size=self.batch_size, num_cores=self.num_cores)
         except Exception as error:
             raise EngineError(f"DeepSparse could not compile {self.model_dir.name}: {_error_line(error)}") from None
 
@@ -131,6 +138,40 @@ class DeepSparseEngine(Engine):
         if short:  # pad the last batch with copies of its last row; their outputs are dropped
             arrays = [np.concatenate([a, np.repeat(a[-1:], short, axis=0)]) for a in arrays]
         return self._native.run(arrays, val_inp=False)
+
+
+@contextlib.contextmanager
+def native_output_aside() -> Iterator[None]:
+    """Keep what native code writes to the process's stderr while compiling out of the user's way.
+
+    DeepSparse's library prints a copyright banner there on its first compile, which a notebook
+    shows as an error-coloured box and a terminal before every answer. It is logged at debug
+    level instead ("qa_kit.engines"), written back if the compile fails, and left alone with
+    QA_KIT_VERBOSE=1. One redirect at a time (a second compile meanwhile goes unredirected).
+    """
+    if os.environ.get("QA_KIT_VERBOSE") or not _stderr_lock.acquire(blocking=False):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            failed = True
+            try:
+                yield
+                failed = False
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                said = sink.read().decode("utf-8", errors="replace").strip()
+                if said:
+                    log.debug("native output while compiling: %s", said)
+                    if failed:
+                        print(said, file=sys.stderr)
+    finally:
+        _stderr_lock.release()
 
 
 def _write_static_shapes(source: Path, target: Path, input_names: List[str], shape: List[int]) -> None:

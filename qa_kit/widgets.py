@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from collections import deque
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -185,6 +186,8 @@ class Explorer:
         self._texts = sample_texts()
         self._own_text = context or ""
         self._autofilled = ""
+        self._copied = ""  # what opening the Compare tab last copied into its questions box
+        self._stale = False  # the results on screen are greyed: they belong to an earlier text or model
         model = model if model is not None else default_model()
         self._build_widgets(model, engine, models if models is not None else [model], top_k)
         self._wire()
@@ -215,8 +218,10 @@ class Explorer:
                                  layout=w.Layout(width="320px"), style=_WIDE)
         self.context = w.Textarea(placeholder="Paste the text to ask about here.", rows=10,
                                   layout=w.Layout(width="100%", height="220px"))
+        # continuous_update: the value follows each key, so leaving the box (a blur) asks nothing;
+        # Enter asks through the submit event, the button through its click
         self.question = w.Text(description="Question", placeholder="Type a question and press Enter",
-                               continuous_update=False, layout=w.Layout(width="100%"), style=_WIDE)
+                               continuous_update=True, layout=w.Layout(width="100%"), style=_WIDE)
         self.ask_button = w.Button(description="Ask", button_style="primary", icon="search",
                                    tooltip="Ask the question about the text")
         self.questions = w.Textarea(placeholder="One question per line", rows=6,
@@ -228,9 +233,9 @@ class Explorer:
         self.add_model_button = w.Button(description="Add the model above", icon="plus",
                                          tooltip="Add the model in the Model box to the comparison",
                                          layout=w.Layout(width="auto"))
-        self.compare_questions = w.ToggleButtons(
-            options=[("the question", "question"), ("every line of the list", "list")], value="question",
-            description="Ask", style={"description_width": "initial", "button_width": "auto"})
+        self.compare_questions = w.Textarea(placeholder="The questions every model is asked, one per line "
+                                            "(opening this tab copies the Ask tab's question here)", rows=3,
+                                            layout=w.Layout(width="100%", height="80px"))
         self.compare_button = w.Button(description="Compare", button_style="primary", icon="columns",
                                        tooltip="Ask the question(s) of every model listed")
         self.status = w.HTML(layout=_FULL)
@@ -242,7 +247,9 @@ class Explorer:
         compare_tab = w.VBox([
             w.HTML(f'<div style="{_MUTED}">Models to compare (type one and press Enter, or add the one '
                    "picked above); each model's answers are marked in its own colour.</div>"),
-            self.compare_models, self.compare_questions, w.HBox([self.add_model_button, self.compare_button]),
+            self.compare_models,
+            w.HTML(f'<div style="{_MUTED}">Questions to ask each model, one per line:</div>'),
+            self.compare_questions, w.HBox([self.add_model_button, self.compare_button]),
         ])
         self.mode = w.Tab(children=[ask_tab, list_tab, compare_tab], titles=("Ask", "Ask a list", "Compare models"))
         self.app = w.VBox([
@@ -259,7 +266,9 @@ class Explorer:
             widget.add_class(f"qa-kit-{name}")
 
     def _wire(self) -> None:
-        self.question.observe(self._on_enter, names="value")
+        with warnings.catch_warnings():  # ipywidgets 8 calls on_submit deprecated, yet Enter only reaches Python through it
+            warnings.simplefilter("ignore")
+            self.question.on_submit(lambda _: self._on_enter())
         self.ask_button.on_click(lambda _: self._request("ask"))
         self.ask_all_button.on_click(lambda _: self._request("ask_all"))
         self.compare_button.on_click(lambda _: self._request("compare"))
@@ -267,6 +276,9 @@ class Explorer:
         self.sample.observe(self._on_sample, names="value")
         self.context.observe(self._on_context, names="value")
         self.model.observe(lambda _: self._describe_model(), names="value")
+        self.mode.observe(self._on_tab, names="selected_index")
+        for widget in (self.model, self.engine):  # results of another model stay, greyed, until asked again
+            widget.observe(lambda _: self._mark_stale("the model or engine changed"), names="value")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.app._repr_mimebundle_(**kwargs)
@@ -279,8 +291,12 @@ class Explorer:
         if self._syncing:
             return
         stem = change["new"]
+        self._mark_stale("the text changed")
         if stem == OWN_TEXT:
             self._set_context(self._own_text)
+            self.question.placeholder = "Type a question and press Enter"
+            if self.questions.value == self._autofilled:  # the sample's questions, untouched: not yours
+                self.questions.value = self._autofilled = ""
             return
         if self.context.value and self.context.value not in self._texts.values():
             self._own_text = self.context.value  # keep what the user typed, to bring it back
@@ -295,6 +311,7 @@ class Explorer:
     def _on_context(self, change: dict) -> None:
         if self._syncing:
             return
+        self._mark_stale("the text changed")
         if self.sample.value != OWN_TEXT and change["new"] != self._texts.get(self.sample.value):
             self._own_text = change["new"]
             self._syncing = True
@@ -348,6 +365,7 @@ class Explorer:
 
     def _show_error(self, error: BaseException) -> None:
         self.last_error = error
+        self._mark_stale("this error")
         if not isinstance(error, QAKitError):
             log.warning("qa-kit explorer: unexpected error", exc_info=error)
         self._say(short_message(error), "error")
@@ -373,8 +391,8 @@ class Explorer:
         """A click or Enter: start the job unless it repeats the last one or another is running."""
         key = self._key(kind)
         last_key, last_done = self._last
-        if key == last_key and time.monotonic() - last_done < DEDUPE_SECONDS:
-            return
+        if key == last_key and time.monotonic() - last_done < DEDUPE_SECONDS and not self._stale:
+            return  # the same request just answered and still on screen (Enter, then a click)
         if not self._lock.acquire(blocking=False):
             self._say(f"{self._busy_message} (still working: ask again when this finishes)", "busy")
             return
@@ -410,12 +428,11 @@ class Explorer:
     def _key(self, kind: str) -> tuple:
         """What a request asks, to recognise the same request made twice (Enter, then Ask)."""
         asked = {"ask": self.question.value, "ask_all": self.questions.value,
-                 "compare": (tuple(self.compare_models.value), self.compare_questions.value, self.question.value,
-                             self.questions.value)}[kind]
+                 "compare": (tuple(self.compare_models.value), self.compare_questions.value)}[kind]
         return (kind, asked, self.context.value, self.model.value, self.engine.value, self.top_k.value, self.fast.value)
 
-    def _on_enter(self, change: dict) -> None:
-        if (change["new"] or "").strip():
+    def _on_enter(self) -> None:
+        if self.question.value.strip():
             self._request("ask")
 
     # -- models
@@ -465,9 +482,9 @@ class Explorer:
         self._say(f"Asking {reader.name}…", "busy")
         answers = reader.ask(question, context, top_k=self.top_k.value, fast=self.fast.value)
         self.answers = answers
-        self.result.value = self._answer_html(answers)
-        self.table.value = frame_html(answers.to_frame()[["rank", "text", "start", "end", "score", "probability", "window"]])
-        self._show_chart(topk_chart(answers))
+        self._show(self._answer_html(answers),
+                   frame_html(answers.to_frame()[["rank", "text", "start", "end", "score", "probability", "window"]]),
+                   topk_chart(answers))
         timing = timings_text(answers.timings)
         self._say(f"Answered by {answers.model} on {answers.engine} · {timing}", "done")
         return answers
@@ -480,9 +497,31 @@ class Explorer:
         body = highlight(context, list(answers), window=window, title=f"Q: {answers.question}")
         return "".join(parts) + _scroll(body)
 
-    def _show_chart(self, figure: Any) -> None:
+    def _show(self, result_html: str, table_html: str, figure: Any) -> None:
+        """Put a job's answer, table and chart on screen (fresh: no longer greyed)."""
+        self.result.value, self.table.value = result_html, table_html
         self.chart.value = png(figure)
         self.chart.layout.display = None
+        self._stale = False
+
+    def _mark_stale(self, reason: str) -> None:
+        """Grey the results on screen, saying why they no longer match what the user sees."""
+        if self._stale or not (self.result.value or self.table.value):
+            return
+        self._stale = True
+        line = (f'<div class="qa-kit-stale-note" style="{_MUTED};font-style:italic;margin:2px 0 4px">'
+                f"The results below are from before {escape_text(reason)}: ask again to update them.</div>")
+        self.result.value = line + f'<div class="qa-kit-stale" style="opacity:0.45">{self.result.value}</div>'
+        self.table.value = f'<div class="qa-kit-stale" style="opacity:0.45">{self.table.value}</div>'
+        self.chart.layout.display = "none"
+
+    def _on_tab(self, change: dict) -> None:
+        """Opening the Compare tab shows the question(s) it will ask: the Ask tab's, unless the user typed some."""
+        if change["new"] != 2 or (self.compare_questions.value.strip() and self.compare_questions.value != self._copied):
+            return
+        asked = self.question.value.strip() or self.questions.value.strip()
+        if asked:
+            self.compare_questions.value = self._copied = asked
 
     # -- ask a list
     def ask_all(self) -> Optional[List[Answers]]:
@@ -500,12 +539,12 @@ class Explorer:
             self._say(f"Asking {reader.name}: question {i} of {len(questions)}…", "busy")
             results.append(reader.ask(question, context, top_k=self.top_k.value, fast=self.fast.value))
         self.answers = results
-        self.result.value = self._list_html(results, context)
         import pandas as pd
 
         frame = pd.concat([a.to_frame() for a in results], ignore_index=True)
-        self.table.value = frame_html(frame[["question", "rank", "text", "start", "end", "score", "probability"]])
-        self._show_chart(questions_chart(results))
+        self._show(self._list_html(results, context),
+                   frame_html(frame[["question", "rank", "text", "start", "end", "score", "probability"]]),
+                   questions_chart(results))
         total = sum(a.timings.get("total", 0.0) for a in results)
         self._say(f"Answered {len(results)} questions with {reader.name} on {reader.engine_name} "
                   f"in {total * 1000:.0f} ms", "done")
@@ -526,11 +565,7 @@ class Explorer:
 
     # -- compare models
     def compare(self) -> Any:
-        """Ask each model listed the question (or the list's lines); show and return the Comparison.
-
-        `.compare_questions` picks which ("question" or "list"); when the one picked is empty the
-        other is used.
-        """
+        """Ask each model listed every line of the Compare tab's questions box; show and return the Comparison."""
         return self._run("compare")
 
     def _compare(self) -> Any:
@@ -539,10 +574,9 @@ class Explorer:
         models = [m.strip() for m in self.compare_models.value if m.strip()]
         if not models:
             raise InputError("No models to compare: add two or more models to the list, then click Compare.")
-        single, listed = _lines(self.question.value)[:1], _lines(self.questions.value)
-        questions = (listed or single) if self.compare_questions.value == "list" else (single or listed)
+        questions = _lines(self.compare_questions.value)
         if not questions:
-            raise InputError("No question to ask: type a question (or a list of them), then click Compare.")
+            raise InputError("No question to compare on: type one or more in the Compare tab's box, then click Compare.")
         context = self._checked_context()
         engine = self.engine.value
         position = {m: i for i, m in enumerate(models, 1)}
@@ -557,9 +591,8 @@ class Explorer:
         self.comparison = comparison
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         views = [comparison.highlight(i, window=window, notes=(i == 0)) for i in range(len(questions))]
-        self.result.value = _scroll("".join(f'<div style="margin-bottom:10px">{v}</div>' for v in views), 520)
-        self.table.value = table_wrap(comparison.table_html())
-        self._show_chart(comparison.chart())
+        self._show(_scroll("".join(f'<div style="margin-bottom:10px">{v}</div>' for v in views), 520),
+                   table_wrap(comparison.table_html()), comparison.chart())
         failed = [m for m in models if m in comparison.errors]
         if len(failed) == len(models):
             self._say(f"No model could answer: {failed[0]}: {comparison.errors[failed[0]]}"[:MAX_MESSAGE], "error")

@@ -405,3 +405,18 @@ def test_load_reports_its_slow_steps_in_order():
     with pytest.raises(qa_kit.SourceError):  # nothing listens there: the step is told, then the error
         qa_kit.load("http://127.0.0.1:9/", on_step=steps.append, timeout=1)
     assert steps == ["connect"]
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_deepsparse_banner_is_kept_out_of_the_way_unless_verbose(tmp_path, verbose):
+    # The native library prints it to the process's stderr on its first compile: a fresh interpreter.
+    code = ("import qa_kit\n"
+            f"r = qa_kit.load({str(TINY)!r}, sequence_length=64, doc_stride=16)\n"
+            "print(r.ask('Where was Ada born?', 'Ada was born in London.')[0].text != '')\n")
+    env = {**__import__("os").environ, "QA_KIT_CACHE": str(tmp_path)}
+    env.pop("QA_KIT_VERBOSE", None)
+    if verbose:
+        env["QA_KIT_VERBOSE"] = "1"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True", done.stderr[-2000:]
+    assert ("Neuralmagic" in done.stderr) == verbose, done.stderr[-2000:]

@@ -49,13 +49,19 @@ def assert_short_error(widget_html: str) -> str:
     return text
 
 
+def enter(app, question: str) -> None:
+    """Type a question and press Enter, as the browser does: the value, then the submit event."""
+    app.question.value = question
+    app.question._handle_string_msg(app.question, {"event": "submit"}, [])
+
+
 def total_builds() -> int:
     return sum(engines.builds.values())
 
 
 def test_ask_shows_the_readers_top_answer_highlighted_with_the_warning(explorer, reader):
     explorer.top_k.value = 3
-    explorer.question.value = "Where was Ada born?"  # Enter in the browser; the click below repeats it
+    explorer.question.value = "Where was Ada born?"  # typed: nothing is asked until Enter or a click
     explorer.ask_button.click()
     direct = reader.ask("Where was Ada born?", TEXT, top_k=3)
     assert marked(explorer.result.value, "rank 1") == direct.best.text
@@ -116,7 +122,7 @@ def test_offline_zoo_stub_fails_fast_and_the_app_stays_usable(explorer, monkeypa
     monkeypatch.setenv("QA_KIT_TIMEOUT", "3")
     explorer.model.value = "bert-base-dense"  # a catalog name for a zoo: stub; no network here
     began = time.monotonic()
-    explorer.question.value = "Where was Ada born?"
+    enter(explorer, "Where was Ada born?")
     elapsed = time.monotonic() - began
     message = assert_short_error(explorer.status.value)
     assert elapsed < 20, elapsed
@@ -147,7 +153,7 @@ def test_a_click_while_busy_starts_nothing_and_the_busy_state_shows():
     engines.clear_cache()  # make the next load compile for real
     before = total_builds()
     app = Explorer(model=MODEL, context=TEXT, background=True)
-    app.question.value = "Where was Ada born?"  # starts loading in a background thread
+    enter(app, "Where was Ada born?")  # starts loading in a background thread
     worker = app._worker
     assert app.busy and app.ask_button.disabled and app.compare_button.disabled
     app.question.value = "Who wrote the first program?"
@@ -207,9 +213,11 @@ def test_compare_two_models_shows_both(explorer, monkeypatch):
     assert explorer.compare_models.value == [MODEL, folder]
     explorer.questions.value = "When was Ada born?\nWho wrote the first program?"
     explorer.question.value = "Where was Ada born?"
+    explorer.mode.selected_index = 2  # opening the Compare tab shows the question it will ask
+    assert explorer.compare_questions.value == "Where was Ada born?"
     explorer.compare_button.click()
     comparison = explorer.comparison
-    assert comparison.questions == ["Where was Ada born?"]  # the question, unless the list is picked
+    assert comparison.questions == ["Where was Ada born?"]
     assert comparison.models == [MODEL, folder]
     assert not comparison.errors
     legend = re.search(r'<div class="qa-kit-legend".*?</div>', explorer.result.value).group(0)
@@ -220,7 +228,7 @@ def test_compare_two_models_shows_both(explorer, monkeypatch):
     assert marked(explorer.result.value, MODEL) == best.text  # both models agree: the first one's colour
     assert comparison.answers[folder][0].best == best
 
-    explorer.compare_questions.value = "list"
+    explorer.compare_questions.value = "When was Ada born?\nWho wrote the first program?"  # edited in the tab
     explorer.compare_button.click()
     assert explorer.comparison.questions == ["When was Ada born?", "Who wrote the first program?"]
     assert explorer.result.value.count('class="qa-kit-legend"') == 2
@@ -232,7 +240,7 @@ def test_compare_two_models_shows_both(explorer, monkeypatch):
 
 def test_compare_keeps_working_models_when_one_fails(explorer):
     explorer.compare_models.value = [MODEL, "no-such-model"]
-    explorer.question.value = "Where was Ada born?"
+    explorer.compare_questions.value = "Where was Ada born?"
     explorer.compare()
     assert set(explorer.comparison.errors) == {"no-such-model"}
     assert f'data-label="{MODEL}"' in explorer.result.value
@@ -241,7 +249,7 @@ def test_compare_keeps_working_models_when_one_fails(explorer):
 
 def test_text_is_escaped(reader):
     app = Explorer(model=MODEL, context="<script>alert(1)</script> Ada was born in London.")
-    app.question.value = "Where was Ada born?"
+    enter(app, "Where was Ada born?")
     assert "<script" not in app.result.value and "<script" not in app.table.value
     shown = html.unescape(re.sub(r"<[^>]+>", "", app.result.value))
     assert "<script>alert(1)</script> Ada was born in London." in shown
@@ -323,3 +331,61 @@ def test_fast_reading_switch_reads_a_long_text_best_windows_first_and_says_why_i
     app.fast.value = False
     app.ask_button.click()
     assert all(w.read for w in app.answers.windows) and app.answers.note is None
+
+
+def test_leaving_the_question_box_asks_nothing_and_enter_then_click_asks_once(explorer):
+    explorer.question.value = "Where was Ada born?"  # typing, then clicking elsewhere (a blur)
+    assert explorer.answers is None and explorer.result.value == ""
+    enter(explorer, "Where was Ada born?")
+    assert explorer.answers.question == "Where was Ada born?"
+    asked = len([m for level, m in explorer.history if level == "done"])
+    explorer.ask_button.click()  # the same question just answered: not asked again, and not refused
+    assert len([m for level, m in explorer.history if level == "done"]) == asked
+    assert "still working" not in explorer.status.value
+
+
+def test_the_compare_tab_keeps_questions_the_user_typed_there(explorer):
+    explorer.compare_models.value = [MODEL]
+    explorer.question.value = "Where was Ada born?"
+    explorer.mode.selected_index = 2
+    explorer.compare_questions.value = "Who wrote the first program?"
+    explorer.mode.selected_index = 0
+    explorer.question.value = "When was Ada born?"
+    explorer.mode.selected_index = 2  # the user's own line stays; the Ask tab's new question is not forced in
+    assert explorer.compare_questions.value == "Who wrote the first program?"
+    explorer.compare_button.click()
+    assert explorer.comparison.questions == ["Who wrote the first program?"]
+    explorer.compare_questions.value = "  "
+    explorer.compare_button.click()
+    assert "Compare tab" in assert_short_error(explorer.status.value)
+
+
+def test_results_are_greyed_with_a_line_once_the_text_the_model_or_an_error_moves_on(explorer):
+    enter(explorer, "Where was Ada born?")
+    assert "qa-kit-stale" not in explorer.result.value and explorer.chart.layout.display is None
+    explorer.context.value = TEXT + " She died in 1852."
+    assert "qa-kit-stale" in explorer.result.value and "qa-kit-stale" in explorer.table.value
+    assert "from before the text changed" in status_text(type("S", (), {"value": explorer.result.value})())
+    assert explorer.chart.layout.display == "none"
+    explorer.ask_button.click()  # asked again: fresh
+    assert "qa-kit-stale" not in explorer.result.value and explorer.chart.layout.display is None
+    explorer.model.value = "data/models/tiny-random-bert"
+    assert "from before the model or engine changed" in explorer.result.value
+    explorer.model.value = MODEL
+    explorer.ask_button.click()
+    explorer.question.value = "  "
+    explorer.ask_button.click()  # an error line: the answer above it is greyed, not taken for this one
+    assert "question is empty" in assert_short_error(explorer.status.value)
+    assert "from before this error" in explorer.result.value
+    assert explorer.result.value.count('class="qa-kit-stale"') == 1  # greyed once, not nested
+
+
+def test_back_to_your_own_text_drops_the_samples_questions_but_keeps_yours(explorer):
+    explorer.sample.value = "harbour_town"
+    assert explorer.questions.value.strip()  # the sample's questions, filled in
+    explorer.sample.value = OWN_TEXT
+    assert explorer.questions.value == "" and explorer.context.value == TEXT
+    explorer.sample.value = "harbour_town"
+    explorer.questions.value = "Which questions are mine?"
+    explorer.sample.value = OWN_TEXT
+    assert explorer.questions.value == "Which questions are mine?"
