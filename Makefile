@@ -22,8 +22,8 @@ test:
 test-quick:  # while working: everything but the notebooks, the browser and other slow tests
 	NM_DISABLE_ANALYTICS=1 $(BIN)/python -m pytest -m "not slow"
 
-lab:
-	NM_DISABLE_ANALYTICS=1 $(BIN)/qa-kit lab
+lab:  # make lab LAB_ARGS="--no-browser --ip 0.0.0.0" on a server or in a container
+	NM_DISABLE_ANALYTICS=1 $(BIN)/qa-kit lab $(LAB_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,7 +1,7 @@
 """qa-kit: explore extractive question answering on CPUs with DeepSparse, from JupyterLab.
 
     import qa_kit
-    reader = qa_kit.load("tiny-random-bert")          # or a folder, zoo: stub, hf: repo
+    reader = qa_kit.load("demo-minilm")               # or a folder, zoo: stub, hf: repo
     answers = reader.ask("Who ran?", "Ada ran home.")  # ranked Answer spans, with timings
 """
 import os

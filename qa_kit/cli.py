@@ -1,71 +1,22 @@
-"""The `qa-kit` command: ask, stub explain, eval, bench, serve, export, cache and lab, thin over the library.
+"""The `qa-kit` command: ask (in cli_ask), stub explain, eval, bench, serve, export, cache and lab, thin over the library.
 
 Every error the kit raises on purpose prints as one line on stderr and exits with status 2.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional, Tuple
 
+from . import __version__
+from .cli_ask import LOOP_ENGINE, ONE_QUESTION_ENGINE, cmd_ask
 from .errors import InputError, QAKitError
-from .paths import KIT_ROOT
-from .reading import check_text
+from .paths import KIT_ROOT, NOTEBOOKS_DIR
 from .text import one_line
 
 REPO_ROOT = KIT_ROOT  # the folder holding notebooks/ and data/: the repo, or the installed package
-
-
-def _read_context(args: argparse.Namespace) -> str:
-    if args.context is not None:
-        return args.context
-    if args.context_file == "-":
-        return _utf8(sys.stdin.buffer.read(), "standard input")
-    path = Path(args.context_file)
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise InputError(f"Context file {path} is a folder: give a text file, or - to read standard input.") from None
-    except FileNotFoundError:
-        raise InputError(f"Context file {path} does not exist: give a text file, or - to read standard input.") from None
-    except OSError as error:
-        raise InputError(f"Context file {path} cannot be read ({error.strerror}): give a readable text file.") from None
-    return _utf8(data, str(path))
-
-
-def _utf8(data: bytes, where: str) -> str:
-    """Text read as UTF-8, or a one-line error naming the first bad byte (never a guess that shifts offsets)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{where} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}): "
-                         "convert it first, e.g. iconv -f latin1 -t utf-8.") from None
-
-
-def cmd_ask(args: argparse.Namespace) -> int:
-    from .reader import load
-
-    context = _read_context(args)
-    check_text(args.question, context)  # before the seconds a model takes to load
-    reader = load(args.model, engine=args.engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride)
-    answers = reader.ask(args.question, context, top_k=args.top_k)
-    if args.json:
-        print(json.dumps(answers.to_dicts(), ensure_ascii=False, indent=2))
-        return 0
-    if answers.warning:
-        print(f"note: {answers.warning}")
-    if not answers:
-        print("No answer: no span of the context qualified.")
-    for a in answers:
-        print(f"{a.rank}. {a.text!r}  [{a.start}:{a.end}]  score={a.score:.3f}  probability={a.probability:.3f}")
-    t = answers.timings
-    print(f"time: tokenize {t['tokenize'] * 1000:.1f} ms, engine {t['engine'] * 1000:.1f} ms, "
-          f"decode {t['decode'] * 1000:.1f} ms, total {t['total'] * 1000:.1f} ms "
-          f"({len(answers.windows)} window{'s' if len(answers.windows) != 1 else ''}, {answers.engine})")
-    return 0
 
 
 def cmd_stub(args: argparse.Namespace) -> int:
@@ -145,52 +96,137 @@ def _size(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
 
-def cmd_lab(args: argparse.Namespace) -> int:
-    """Open JupyterLab on the kit's first notebook."""
+def lab_command(args: argparse.Namespace) -> Tuple[List[str], List[str]]:
+    """The JupyterLab command line `qa-kit lab` runs, and the lines to say first (on stderr)."""
+    import importlib.util
+
     notebook = args.notebook or "notebooks/01_ask.ipynb"
-    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={REPO_ROOT}", str(REPO_ROOT / notebook)]
+    path = REPO_ROOT / notebook
+    if not path.is_file():
+        names = ", ".join(f"notebooks/{p.name}" for p in sorted(NOTEBOOKS_DIR.glob("*.ipynb")))
+        raise InputError(f"There is no notebook {notebook} in {REPO_ROOT}: give one of {names or 'the kit notebooks'}.")
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise InputError("JupyterLab is not installed in this Python: pip install 'qa-kit[notebooks]' (make setup does).")
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={REPO_ROOT}", str(path)]
+    notes = []
     if args.port:
         command.append(f"--port={args.port}")
+    if args.ip:
+        command.append(f"--ip={args.ip}")
+    if args.no_browser:
+        command.append("--no-browser")
+    if not args.allow_root and hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.allow_root = True
+        notes.append("note: running as root, so qa-kit passes --allow-root to JupyterLab (it refuses to start as root without it).")
+    if args.allow_root:
+        command.append("--allow-root")
+    command += args.jupyter_options
+    wildcard = args.ip in ("0.0.0.0", "::", "*")
+    where = f"http://{'127.0.0.1' if wildcard or not args.ip else args.ip}:{args.port or 8888}/lab?token=..."
+    elsewhere = "; from another machine, put this machine's address for 127.0.0.1" if wildcard else ""
+    notes.append(f"note: JupyterLab prints the address to open below, a line like {where} (the next port if that one "
+                 f"is taken{elsewhere}): open it in a browser. Ctrl-C twice stops JupyterLab.")
+    return command, notes
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Open JupyterLab on the kit's first notebook (or the one named), replacing this process."""
+    command, notes = lab_command(args)
+    for note in notes:
+        print(note, file=sys.stderr)
+    sys.stderr.flush()
     os.execv(sys.executable, command)
     return 0  # not reached
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", "-m", default="tiny-random-bert",
-                        help="folder, .onnx file, zoo: stub, hf: repo or catalog name")
-    parser.add_argument("--engine", "-e", default="deepsparse", choices=["deepsparse", "onnxruntime"])
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, naming each option's default unless its help already says it (or it has none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+
+def _show_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """What a command run without its subcommand does: print that command's help (status 2)."""
+    def run(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+    return run
+
+
+def _versions() -> str:
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+    python = ".".join(map(str, sys.version_info[:3]))
+    return (f"qa-kit {__version__} (deepsparse {version('deepsparse')}, onnxruntime {version('onnxruntime')}, "
+            f"Python {python})")
+
+
+def _add_model_options(parser: argparse.ArgumentParser, engine_help: str, engine_default: Optional[str]) -> None:
+    from .sources import default_model
+
+    parser.add_argument("--model", "-m", default=default_model(),
+                        help="folder, .onnx file, zoo: stub, hf: repo, catalog name or server URL")
+    parser.add_argument("--engine", "-e", default=engine_default, choices=["deepsparse", "onnxruntime"], help=engine_help)
     parser.add_argument("--sequence-length", type=int, help="window size in tokens (default: the model's own, else 384)")
     parser.add_argument("--doc-stride", type=int, help="overlap of windows in tokens (default: the model's own, else 128)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qa-kit", description="Explore extractive question answering on CPUs.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="qa-kit", description="Explore extractive question answering on CPUs.",
+                                     epilog="Run qa-kit COMMAND --help for a command's options and their defaults.",
+                                     formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=_versions())
+    parser.set_defaults(run=_show_help(parser), jupyter_options=None)
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
-    ask = sub.add_parser("ask", help="answer a question from a context")
-    _add_model_options(ask)
-    ask.add_argument("--question", "-q", required=True)
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, formatter_class=HelpFormatter, **kwargs)
+
+    ask = command("ask", help="answer a question from a context, or questions typed one per line",
+                  description="Answer a question (-q) from a context (-c TEXT or -f FILE). Without -q, the model is "
+                  "loaded once and questions are read from standard input, one per line, each answered as it "
+                  "comes: at a terminal after a prompt (with line editing and history, kept in ~/.qa_kit_history), "
+                  "or piped in (printf 'Q1?\\nQ2?\\n' | qa-kit ask -f text.txt). Blank lines are skipped; end of "
+                  "input (Ctrl-D) or Ctrl-C at the prompt ends. A question that cannot be asked prints one error "
+                  "line and the loop goes on (the status is then 2).")
+    _add_model_options(ask, engine_default=None, engine_help=(
+        f"default: {ONE_QUESTION_ENGINE} for one -q question (it starts sooner), "
+        f"{LOOP_ENGINE} for questions read one per line (compiled once, then fast); a note on stderr says which"))
+    ask.add_argument("--question", "-q", help="the question (leave out to read questions one per line, see above)")
     source = ask.add_mutually_exclusive_group(required=True)
     source.add_argument("--context", "-c", help="the text to read")
-    source.add_argument("--context-file", "-f", help="a text file to read, or - for standard input")
-    ask.add_argument("--top-k", "-k", type=int, default=1)
-    ask.add_argument("--json", action="store_true", help="print a JSON list of answers")
+    source.add_argument("--context-file", "-f", help="a UTF-8 text file to read, or - for standard input (then give -q)")
+    ask.add_argument("--top-k", "-k", type=int, default=1, help="how many answers to show, best first")
+    ask.add_argument("--json", action="store_true",
+                     help="print one JSON object per question: question, model, engine, window (sequence_length, "
+                     "doc_stride), windows read, load_seconds, timings (seconds), warning, note and answers "
+                     "(text, start, end, score, probability, rank, window); one object per line without -q")
     ask.set_defaults(run=cmd_ask)
 
-    stub = sub.add_parser("stub", help="SparseZoo stubs")
-    stub_sub = stub.add_subparsers(dest="stub_command", required=True)
-    explain = stub_sub.add_parser("explain", help="explain every part of a stub or source")
-    explain.add_argument("stub")
-    explain.add_argument("--json", action="store_true")
+    stub = command("stub", help="SparseZoo stubs")
+    stub.set_defaults(run=_show_help(stub))
+    stub_sub = stub.add_subparsers(dest="stub_command", title="commands", metavar="COMMAND")
+    explain = stub_sub.add_parser("explain", help="explain every part of a stub or source", formatter_class=HelpFormatter)
+    explain.add_argument("stub", help="a zoo: stub, or any model source")
+    explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.set_defaults(run=cmd_stub)
 
-    evaluate = sub.add_parser("eval", help="exact match and F1 on a SQuAD v1.1 file")
-    _add_model_options(evaluate)
-    evaluate.add_argument("--data", "-d", required=True, help="a SQuAD v1.1 JSON file")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate = command("eval", help="exact match and F1 on a SQuAD v1.1 file")
+    _add_model_options(evaluate, engine_default="deepsparse", engine_help="the engine to run the model on")
+    evaluate.add_argument("--data", "-d", required=True, help="a SQuAD v1.1 JSON file, e.g. data/questions/bank_run.json")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object: model, engine, scores, seconds, per question")
     evaluate.set_defaults(run=cmd_eval)
 
-    bench = sub.add_parser("bench", help="where the time goes: stages, engines, kit vs pipeline, fast reading")
+    bench = command("bench", help="where the time goes: stages, engines, kit vs pipeline, fast reading")
     bench.add_argument("--model", "-m", action="append", help="a model to measure (repeatable; default: demo-minilm and its sparse int8 twin)")
     bench.add_argument("--context-file", "-f", help="the long text to read (default: data/texts/bank_run.txt)")
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement (medians are shown)")
@@ -199,37 +235,48 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--confident-score", type=_score_or_off, metavar="S|off",
                        help="fast reading reads on while the best answer scores below S (default: the model's own; off: never)")
     bench.add_argument("--servers", type=int, default=0,
-                       help="instead: questions/s of one DeepSparse server against N of them (server extra)")
+                       help="instead: questions/s of one DeepSparse server against N of them (server extra; 0: not)")
     bench.add_argument("--json", action="store_true", help="print one JSON object (ratios under 'ratios')")
     bench.set_defaults(run=cmd_bench)
 
     from .server import add_serve_arguments, cmd_serve
 
-    serve = sub.add_parser("serve", help="start DeepSparse's own server for a model (needs the server extra)")
+    serve = command("serve", help="start DeepSparse's own server for a model (needs the server extra)")
     add_serve_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
-    export = sub.add_parser("export", help="write a model's ONNX folder (PyTorch checkpoints exported), to use offline")
+    export = command("export", help="write a model's ONNX folder (PyTorch checkpoints exported), to use offline")
     export.add_argument("source", help="hf: repo, zoo: stub, catalog name, or a local checkpoint folder")
     export.add_argument("out", help="a new folder to write model.onnx, config.json and the tokenizer into")
     export.add_argument("--revision", help="branch, tag or commit of an hf: repo")
     export.add_argument("--timeout", type=float, help="seconds to wait on the network before giving up (default 10)")
     export.set_defaults(run=cmd_export)
 
-    cache = sub.add_parser("cache", help="list the model cache's entries and sizes, or clear it")
+    cache = command("cache", help="list the model cache's entries and sizes, or clear it")
     cache.add_argument("cache_command", nargs="?", choices=["list", "clear"], default="list",
                        help="list (the default) or clear: delete every cached copy and download")
     cache.set_defaults(run=cmd_cache)
 
-    lab = sub.add_parser("lab", help="open JupyterLab on the kit's notebooks")
-    lab.add_argument("notebook", nargs="?", help="notebook to open, e.g. notebooks/05_speed.ipynb (relative to the repo, or the installed kit)")
-    lab.add_argument("--port", type=int)
-    lab.set_defaults(run=cmd_lab)
+    lab = command("lab", help="open JupyterLab on the kit's notebooks",
+                  description="Open JupyterLab on one of the kit's notebooks. Options this command does not know "
+                  "are passed to JupyterLab as they are, e.g. --ServerApp.token=SECRET; as root, --allow-root is added.")
+    lab.add_argument("notebook", nargs="?", help="notebook to open, e.g. notebooks/05_speed.ipynb "
+                     "(relative to the repo, or the installed kit; default: notebooks/01_ask.ipynb)")
+    lab.add_argument("--port", type=int, help="port to serve on (default: JupyterLab's, 8888 or the next free one)")
+    lab.add_argument("--ip", help="address to listen on, e.g. 0.0.0.0 in a container (default: JupyterLab's, localhost)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser (on a server, or in a container)")
+    lab.add_argument("--allow-root", action="store_true", help="let JupyterLab run as root (added by itself as root)")
+    lab.set_defaults(run=cmd_lab, jupyter_options=[])
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.jupyter_options is None:  # only `lab` passes what it does not know on
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        args.jupyter_options = unknown
     try:
         status = args.run(args)
         sys.stdout.flush()  # inside the try: a closed pipe shows here, not as a warning at exit

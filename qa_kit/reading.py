@@ -50,18 +50,23 @@ class Encoded:
 
 def check_text(question: str, context: str) -> None:
     """Refuse empty or blank inputs with a clear message before any work is done."""
-    for name, value in (("question", question), ("context", context)):
-        if not isinstance(value, str):
-            raise InputError(f"The {name} must be a string, not {type(value).__name__}.")
-        if not value.strip():
-            raise InputError(f"The {name} is empty: type a {name} to ask about.")
-        lone = _LONE_SURROGATE.search(value)
-        if lone:
-            # The tokenizer's offsets would not line up with Python's indices: answers would shift.
-            raise InputError(
-                f"The {name} holds a character that is not valid Unicode (a lone surrogate, {lone.group()!r}, at "
-                f"position {lone.start()}), as bytes decoded with errors='surrogateescape' give: decode the text "
-                "as UTF-8 (errors='replace' if need be) and ask again.")
+    check_string("question", question)
+    check_string("context", context)
+
+
+def check_string(name: str, value: str) -> None:
+    """Refuse one input (`name` is "question" or "context") that is not a string, is blank, or is not valid Unicode."""
+    if not isinstance(value, str):
+        raise InputError(f"The {name} must be a string, not {type(value).__name__}.")
+    if not value.strip():
+        raise InputError(f"The {name} is empty: type a {name} to ask about.")
+    lone = _LONE_SURROGATE.search(value)
+    if lone:
+        # The tokenizer's offsets would not line up with Python's indices: answers would shift.
+        raise InputError(
+            f"The {name} holds a character that is not valid Unicode (a lone surrogate, {lone.group()!r}, at "
+            f"position {lone.start()}), as bytes decoded with errors='surrogateescape' give: decode the text "
+            "as UTF-8 (errors='replace' if need be) and ask again.")
 
 
 def check_lengths(sequence_length: int, doc_stride: int) -> Tuple[int, int]:
