@@ -442,7 +442,7 @@ def card(args: argparse.Namespace) -> None:
 def main(argv: List[str] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("prune", help="gradual block-4 pruning with distillation from the dense reader")
+    p = sub.add_parser("prune", help="staged OBS pruning (blocks of 4 or single weights), fine-tuned with distillation from the dense reader")
     p.add_argument("--dense", default=str(DENSE), help="the dense model folder (teacher and starting point)")
     p.add_argument("--ckpt", required=True, help="checkpoint folder (rewritten periodically; touch CKPT.stop to stop)")
     p.add_argument("--init", help="continue from this checkpoint (a stopped run's --ckpt)")
