@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .render import percent
-from .text import plain_for_matplotlib
+from .text import one_line, plain_for_matplotlib
 
 STAGES = ("tokenize", "engine", "decode")
 STAGE_COLORS = {"tokenize": "#60a5fa", "engine": "#f59e0b", "decode": "#34d399", "total": "#9ca3af"}
@@ -285,3 +285,27 @@ def timings_chart(answers_or_frame: Any) -> Chart:
     ax.set_xlabel("milliseconds, mean per question" if per_model else "milliseconds")
     ax.legend(fontsize=8, loc="lower right")
     return fig
+
+
+def questions_chart(results: Sequence[Any]) -> Chart:
+    """Probability of each question's best answer, one bar per question (for "ask a list")."""
+    fig = Chart(figsize=(7, 1.2 + 0.45 * max(len(results), 1)), layout="constrained")
+    ax = fig.subplots()
+    warning = warning_of(list(results))
+    if warning:
+        fig.suptitle(plain_for_matplotlib(f"⚠ {warning[:120]}"), color="#b91c1c", fontsize=9, fontweight="bold")
+    labels, values, notes = [], [], []
+    for i, answers in enumerate(results, 1):
+        best = answers.best
+        labels.append(f"Q{i}. {one_line(answers.question, 34)}")
+        values.append(best.probability if best else 0.0)
+        notes.append(f" {one_line(best.text, 28)}" if best else " (no answer)")
+    y = list(range(len(results)))
+    bars = ax.barh(y, values, color="#2563eb")
+    ax.bar_label(bars, labels=[plain_for_matplotlib(n) for n in notes], fontsize=8)
+    ax.set_yticks(y, [plain_for_matplotlib(label) for label in labels], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, min(1.0, max(values, default=0.0) * 1.5 + 0.05))
+    ax.set_xlabel("probability of the best answer")
+    return fig
+

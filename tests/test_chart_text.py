@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 import qa_kit  # noqa: E402
-from qa_kit import charts, widgets  # noqa: E402
+from qa_kit import charts  # noqa: E402
 from qa_kit.evaluate import Example, _shorten, evaluate  # noqa: E402
 from qa_kit.text import one_line, plain_for_matplotlib  # noqa: E402
 from conftest import SHORT, TINY  # noqa: E402
@@ -103,7 +103,7 @@ def test_comparison_charts_show_labels_and_warning_literally(reader):
 
 def test_questions_chart_shows_questions_and_answers_literally(reader):
     results = [reader.ask(q, CONTEXT) for q in (QUESTION, f"Who paid {MONEY}?")]
-    shown = drawn(widgets.questions_chart(results))
+    shown = drawn(charts.questions_chart(results))
     for i, a in enumerate(results, 1):
         assert f"Q{i}. {one_line(a.question, 34)}" in shown
         assert f" {one_line(a.best.text, 28)}" in shown

@@ -1,6 +1,6 @@
-"""The kit's notebook apps (ipywidgets 8): the question-answering `Explorer` and the `StubExplorer`.
+"""The question-answering `Explorer`: paste a text, pick a model, ask; answers highlighted, tabled, charted.
 
-Both show themselves when they are the last line of a cell. Everything they display is plain
+It shows itself when they are the last line of a cell. Everything they display is plain
 widget state (`HTML.value`, `Image.value`), so they can be driven and read without a kernel:
 set `.value`, call `.click()`, read `.value`.
 
@@ -20,134 +20,25 @@ import threading
 import time
 import warnings
 from collections import deque
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import ipywidgets as w
 
-from . import stubs
-from .charts import Chart, topk_chart, warning_of
-from .engines import ENGINES, check_engine_name
-from .errors import InputError, QAKitError
-from .reader import load
-from .render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, note_html, timings_text,
-                     warning_html)
-from .results import Answers
-from .sources import default_model, network_timeout, sample_questions, sample_texts, source_kind
-from .text import one_line, plain_for_matplotlib
+from .. import stubs
+from ..charts import questions_chart, topk_chart, warning_of
+from ..engines import ENGINES, check_engine_name
+from ..errors import InputError, QAKitError
+from ..reader import load
+from ..render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, note_html, timings_text,
+                      warning_html)
+from ..results import Answers
+from ..sources import default_model, network_timeout, sample_questions, sample_texts, source_kind
+from .parts import (DEDUPE_SECONDS, ENGINE_LABELS, FULL_WIDTH, MAX_MESSAGE, MUTED, NEIGHBOURHOOD, OWN_TEXT,
+                    SAMPLE_QUESTIONS, WIDE_LABEL, frame_html, in_kernel, lines, png, scroll, short_message,
+                    status_html, table_wrap)
 
 log = logging.getLogger(__name__)
 
-OWN_TEXT = "(your own text)"
-NEIGHBOURHOOD = 160  # characters shown around each answer in a long context
-DEDUPE_SECONDS = 2.0  # a repeat of the request just answered, this soon, is the same request
-MAX_MESSAGE = 300  # characters of an error message shown in the status line
-SAMPLE_QUESTIONS = 6  # questions of a sample's set put in the "ask a list" box
-ENGINE_LABELS = {"deepsparse": "DeepSparse", "onnxruntime": "ONNX Runtime"}
-# A CSS spinner: an emoji hourglass shows as a box where no emoji font is installed.
-_SPINNER = ("<style>@keyframes qa-kit-spin{to{transform:rotate(360deg)}}</style>"
-            '<span class="qa-kit-spinner" style="display:inline-block;width:0.8em;height:0.8em;'
-            "border:2px solid currentColor;border-right-color:transparent;border-radius:50%;"
-            'vertical-align:-0.1em;animation:qa-kit-spin 0.8s linear infinite"></span>')
-_TABLE_STYLE = ("<style>.qa-kit-table-wrap table{border-collapse:collapse;margin:6px 0}"
-                ".qa-kit-table-wrap th,.qa-kit-table-wrap td{padding:2px 10px;text-align:left;vertical-align:top;"
-                "border-bottom:1px solid rgba(128,128,128,0.35)}</style>")
-_STATUS_STYLE = {
-    "info": ("ℹ", "background:#eef2ff;color:#1e3a8a;border-left:6px solid #6366f1"),
-    "busy": (_SPINNER, "background:#e0f2fe;color:#075985;border-left:6px solid #0284c7"),
-    "done": ("✓", "background:#dcfce7;color:#14532d;border-left:6px solid #16a34a"),
-    "error": ("⚠", "background:#fee2e2;color:#7f1d1d;border-left:6px solid #dc2626"),
-}
-_MUTED = "opacity:0.75"
-_FULL = w.Layout(width="100%")
-_WIDE = {"description_width": "initial"}
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def status_html(message: str, level: str = "info") -> str:
-    """One status line (info, busy, done or error) as escaped HTML readable on any theme."""
-    icon, style = _STATUS_STYLE[level]
-    return (f'<div class="qa-kit-status-{level}" role="status" style="{style};padding:4px 10px;'
-            f'border-radius:3px;margin:4px 0">{icon} {escape_text(message)}</div>')
-
-
-def short_message(error: BaseException, malformed: str = "The model source is malformed") -> str:
-    """The first line of an error, cut to MAX_MESSAGE characters; unexpected ones are named so."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = " ".join(lines[0].split()) if lines else ""
-    if isinstance(error, stubs.StubError):
-        text = f"{malformed}: {text}"
-    elif not isinstance(error, QAKitError):
-        text = f"Unexpected {type(error).__name__}: {text}" if text else f"Unexpected {type(error).__name__}."
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
-
-
-def png(figure: Any) -> bytes:
-    """A matplotlib Figure as PNG bytes (for an ipywidgets Image, which needs no kernel)."""
-    if hasattr(figure, "to_png"):
-        return figure.to_png()
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, facecolor="white")
-    return buffer.getvalue()
-
-
-def frame_html(frame: Any) -> str:
-    """A results DataFrame as an escaped HTML table with room between its columns."""
-    table = frame.to_html(index=False, escape=True, border=0, na_rep="", classes="qa-kit-answers-table",
-                          float_format=lambda v: f"{v:.3f}")
-    return table_wrap(table)
-
-
-def table_wrap(table: str) -> str:
-    """Put a table's HTML in a box that pads its cells on any theme."""
-    return f'{_TABLE_STYLE}<div class="qa-kit-table-wrap" style="overflow-x:auto">{table}</div>'
-
-
-def questions_chart(results: Sequence[Answers]) -> Chart:
-    """Probability of each question's best answer, one bar per question (for "ask a list")."""
-    fig = Chart(figsize=(7, 1.2 + 0.45 * max(len(results), 1)), layout="constrained")
-    ax = fig.subplots()
-    warning = warning_of(list(results))
-    if warning:
-        fig.suptitle(plain_for_matplotlib(f"⚠ {warning[:120]}"), color="#b91c1c", fontsize=9, fontweight="bold")
-    labels, values, notes = [], [], []
-    for i, answers in enumerate(results, 1):
-        best = answers.best
-        labels.append(f"Q{i}. {one_line(answers.question, 34)}")
-        values.append(best.probability if best else 0.0)
-        notes.append(f" {one_line(best.text, 28)}" if best else " (no answer)")
-    y = list(range(len(results)))
-    bars = ax.barh(y, values, color="#2563eb")
-    ax.bar_label(bars, labels=[plain_for_matplotlib(n) for n in notes], fontsize=8)
-    ax.set_yticks(y, [plain_for_matplotlib(label) for label in labels], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, min(1.0, max(values, default=0.0) * 1.5 + 0.05))
-    ax.set_xlabel("probability of the best answer")
-    return fig
-
-
-def _in_kernel() -> bool:
-    """True inside a running IPython kernel (where clicks may run in a background thread)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _lines(text: str) -> List[str]:
-    """The non-blank lines of a text box, stripped."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
-def _scroll(body: str, height: int = 420) -> str:
-    return f'<div class="qa-kit-result-body" style="max-height:{height}px;overflow:auto">{body}</div>'
-
-
-# ----------------------------------------------------------------------------- the explorer
 
 class Explorer:
     """Paste a text, pick a model, ask: highlighted answers, a table and a chart, in one app.
@@ -205,23 +96,23 @@ class Explorer:
         names = list(stubs.catalog()["name"])
         self.model = w.Combobox(value=model, options=names, ensure_option=False, description="Model",
                                 placeholder="catalog name, zoo: stub, hf:OWNER/NAME or a folder",
-                                continuous_update=False, layout=w.Layout(width="420px"), style=_WIDE)
+                                continuous_update=False, layout=w.Layout(width="420px"), style=WIDE_LABEL)
         self.engine = w.Dropdown(options=[(ENGINE_LABELS.get(e, e), e) for e in ENGINES], value=engine,
-                                 description="Engine", layout=w.Layout(width="220px"), style=_WIDE)
+                                 description="Engine", layout=w.Layout(width="220px"), style=WIDE_LABEL)
         self.top_k = w.IntSlider(value=top_k, min=1, max=10, description="Top k", continuous_update=False,
-                                 layout=w.Layout(width="260px"), style=_WIDE)
+                                 layout=w.Layout(width="260px"), style=WIDE_LABEL)
         self.fast = w.Checkbox(value=False, description="Fast reading (long texts: best windows first)",
                                tooltip="Reads the windows sharing most words with the question; reads on while the model is unsure",
                                indent=False, layout=w.Layout(width="auto"))
-        self.model_info = w.HTML(layout=_FULL)
+        self.model_info = w.HTML(layout=FULL_WIDTH)
         self.sample = w.Dropdown(options=[OWN_TEXT] + list(self._texts), value=OWN_TEXT, description="Text",
-                                 layout=w.Layout(width="320px"), style=_WIDE)
+                                 layout=w.Layout(width="320px"), style=WIDE_LABEL)
         self.context = w.Textarea(placeholder="Paste the text to ask about here.", rows=10,
                                   layout=w.Layout(width="100%", height="220px"))
         # continuous_update: the value follows each key, so leaving the box (a blur) asks nothing;
         # Enter asks through the submit event, the button through its click
         self.question = w.Text(description="Question", placeholder="Type a question and press Enter",
-                               continuous_update=True, layout=w.Layout(width="100%"), style=_WIDE)
+                               continuous_update=True, layout=w.Layout(width="100%"), style=WIDE_LABEL)
         self.ask_button = w.Button(description="Ask", button_style="primary", icon="search",
                                    tooltip="Ask the question about the text")
         self.questions = w.Textarea(placeholder="One question per line", rows=6,
@@ -238,27 +129,27 @@ class Explorer:
                                             layout=w.Layout(width="100%", height="80px"))
         self.compare_button = w.Button(description="Compare", button_style="primary", icon="columns",
                                        tooltip="Ask the question(s) of every model listed")
-        self.status = w.HTML(layout=_FULL)
-        self.result = w.HTML(layout=_FULL)
-        self.table = w.HTML(layout=_FULL)
+        self.status = w.HTML(layout=FULL_WIDTH)
+        self.result = w.HTML(layout=FULL_WIDTH)
+        self.table = w.HTML(layout=FULL_WIDTH)
         self.chart = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
-        ask_tab = w.VBox([w.HBox([self.question, self.ask_button], layout=_FULL)])
+        ask_tab = w.VBox([w.HBox([self.question, self.ask_button], layout=FULL_WIDTH)])
         list_tab = w.VBox([self.questions, self.ask_all_button])
         compare_tab = w.VBox([
-            w.HTML(f'<div style="{_MUTED}">Models to compare (type one and press Enter, or add the one '
+            w.HTML(f'<div style="{MUTED}">Models to compare (type one and press Enter, or add the one '
                    "picked above); each model's answers are marked in its own colour.</div>"),
             self.compare_models,
-            w.HTML(f'<div style="{_MUTED}">Questions to ask each model, one per line:</div>'),
+            w.HTML(f'<div style="{MUTED}">Questions to ask each model, one per line:</div>'),
             self.compare_questions, w.HBox([self.add_model_button, self.compare_button]),
         ])
         self.mode = w.Tab(children=[ask_tab, list_tab, compare_tab], titles=("Ask", "Ask a list", "Compare models"))
         self.app = w.VBox([
             w.HTML('<b style="font-size:1.15em">qa-kit explorer</b> '
-                   f'<span style="{_MUTED}">extractive question answering on this CPU</span>'),
+                   f'<span style="{MUTED}">extractive question answering on this CPU</span>'),
             w.HBox([self.model, self.engine, self.top_k], layout=w.Layout(flex_flow="row wrap")),
             self.model_info, self.fast,
             self.sample, self.context, self.mode, self.status, self.result, self.table, self.chart,
-        ], layout=_FULL)
+        ], layout=FULL_WIDTH)
         for widget, name in ((self.app, "explorer"), (self.question, "question"), (self.ask_button, "ask"),
                              (self.ask_all_button, "ask-all"), (self.compare_button, "compare"),
                              (self.status, "status"), (self.result, "result"), (self.table, "table"),
@@ -354,7 +245,7 @@ class Explorer:
                         "path": "a model folder or ONNX file on this machine"}[kind]
         except stubs.StubError as error:
             line = short_message(error)
-        self.model_info.value = f'<div style="{_MUTED};font-size:0.9em;margin-left:4px">{escape_text(line)}</div>'
+        self.model_info.value = f'<div style="{MUTED};font-size:0.9em;margin-left:4px">{escape_text(line)}</div>'
 
     # -- status
     def _say(self, message: str, level: str) -> None:
@@ -396,7 +287,7 @@ class Explorer:
         if not self._lock.acquire(blocking=False):
             self._say(f"{self._busy_message} (still working: ask again when this finishes)", "busy")
             return
-        background = self.background if self.background is not None else _in_kernel()
+        background = self.background if self.background is not None else in_kernel()
         job = getattr(self, f"_{kind}")
         self._set_busy(True)
         self._say("Working…", "busy")
@@ -495,7 +386,7 @@ class Explorer:
         parts = [warning_html(answers.warning), note_html(answers.note), best_answer_html(answers)]
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         body = highlight(context, list(answers), window=window, title=f"Q: {answers.question}")
-        return "".join(parts) + _scroll(body)
+        return "".join(parts) + scroll(body)
 
     def _show(self, result_html: str, table_html: str, figure: Any) -> None:
         """Put a job's answer, table and chart on screen (fresh: no longer greyed)."""
@@ -509,7 +400,7 @@ class Explorer:
         if self._stale or not (self.result.value or self.table.value):
             return
         self._stale = True
-        line = (f'<div class="qa-kit-stale-note" style="{_MUTED};font-style:italic;margin:2px 0 4px">'
+        line = (f'<div class="qa-kit-stale-note" style="{MUTED};font-style:italic;margin:2px 0 4px">'
                 f"The results below are from before {escape_text(reason)}: ask again to update them.</div>")
         self.result.value = line + f'<div class="qa-kit-stale" style="opacity:0.45">{self.result.value}</div>'
         self.table.value = f'<div class="qa-kit-stale" style="opacity:0.45">{self.table.value}</div>'
@@ -529,7 +420,7 @@ class Explorer:
         return self._run("ask_all")
 
     def _ask_all(self) -> List[Answers]:
-        questions = _lines(self.questions.value)
+        questions = lines(self.questions.value)
         if not questions:
             raise InputError("The list of questions is empty: type one question per line, then click Ask all.")
         context = self._checked_context()
@@ -561,7 +452,7 @@ class Explorer:
         )
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         body = highlight(context, spans, window=window, title="The best answer to each question")
-        return warning_html(warning_of(results)) + f'<ol style="list-style:none;padding-left:0">{items}</ol>' + _scroll(body)
+        return warning_html(warning_of(results)) + f'<ol style="list-style:none;padding-left:0">{items}</ol>' + scroll(body)
 
     # -- compare models
     def compare(self) -> Any:
@@ -569,12 +460,12 @@ class Explorer:
         return self._run("compare")
 
     def _compare(self) -> Any:
-        from .compare import compare
+        from ..compare import compare
 
         models = [m.strip() for m in self.compare_models.value if m.strip()]
         if not models:
             raise InputError("No models to compare: add two or more models to the list, then click Compare.")
-        questions = _lines(self.compare_questions.value)
+        questions = lines(self.compare_questions.value)
         if not questions:
             raise InputError("No question to compare on: type one or more in the Compare tab's box, then click Compare.")
         context = self._checked_context()
@@ -591,7 +482,7 @@ class Explorer:
         self.comparison = comparison
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         views = [comparison.highlight(i, window=window, notes=(i == 0)) for i in range(len(questions))]
-        self._show(_scroll("".join(f'<div style="margin-bottom:10px">{v}</div>' for v in views), 520),
+        self._show(scroll("".join(f'<div style="margin-bottom:10px">{v}</div>' for v in views), 520),
                    table_wrap(comparison.table_html()), comparison.chart())
         failed = [m for m in models if m in comparison.errors]
         if len(failed) == len(models):
@@ -602,157 +493,3 @@ class Explorer:
         else:
             self._say(f"Compared {len(models)} models on {len(questions)} question(s) with {engine}", "done")
         return comparison
-
-
-# ----------------------------------------------------------------------------- the stub explorer
-
-_NO_PART = "(none)"
-
-
-class StubExplorer:
-    """Type or pick a SparseZoo stub and see each part explained; or build one from dropdowns.
-
-    Any other source (catalog name, hf: repo, path, URL) is explained too. `.stub` holds the text,
-    `.explanation` the colour-coded parts, `.status` a short note or error, `.built` the last
-    stub made with the build button.
-    """
-
-    def __init__(self, stub: Optional[str] = None):
-        frame = stubs.catalog()
-        self._catalog = dict(zip(frame["source"], frame["name"]))
-        zoo = [s for s in frame["source"] if s.startswith(stubs.ZOO_PREFIX)]
-        parsed = [stubs.parse(s) for s in zoo]
-        self.built: Optional[stubs.ZooStub] = None
-        self._syncing = False
-        self.stub = w.Combobox(value="", options=zoo, ensure_option=False, description="Stub",
-                               placeholder="zoo:DOMAIN/SUB_DOMAIN/ARCH[-SUB]/FRAMEWORK/REPO/DATASET/TAG",
-                               continuous_update=False, layout=w.Layout(width="100%"), style=_WIDE)
-        self.explain_button = w.Button(description="Explain", icon="question", button_style="primary")
-        self.status = w.HTML(layout=_FULL)
-        self.explanation = w.HTML(layout=_FULL)
-
-        def choices(values: Sequence[Optional[str]], extra: Sequence[str] = (), optional: bool = False) -> List[str]:
-            seen = list(dict.fromkeys([*extra, *(v for v in values if v is not None)]))
-            return ([_NO_PART] if optional else []) + seen
-
-        def dropdown(label: str, options: List[str], value: str) -> w.Dropdown:
-            return w.Dropdown(options=options, value=value if value in options else options[0], description=label,
-                              layout=w.Layout(width="300px"), style=_WIDE)
-
-        self.architecture = dropdown("architecture", choices([p.architecture for p in parsed]), "bert")
-        self.sub_architecture = dropdown("sub-architecture", choices([p.sub_architecture for p in parsed], optional=True), "base")
-        self.dataset = dropdown("dataset", choices([p.dataset for p in parsed]), "squad")
-        self.sparse_name = dropdown("sparse name", choices([p.sparse_name for p in parsed], ("base",)), "pruned90")
-        self.sparse_category = dropdown("category", choices([p.sparse_category for p in parsed],
-                                                            ("none", "conservative", "moderate", "aggressive")), "none")
-        self.sparse_target = dropdown("target", choices([p.sparse_target for p in parsed], optional=True), _NO_PART)
-        self.build_button = w.Button(description="Build stub", icon="wrench", button_style="primary")
-        self._parts = {"architecture": self.architecture, "sub_architecture": self.sub_architecture,
-                       "dataset": self.dataset, "sparse_name": self.sparse_name,
-                       "sparse_category": self.sparse_category, "sparse_target": self.sparse_target}
-        builder = w.VBox([
-            w.HTML(f'<div style="{_MUTED}">Build a question-answering stub: the domain (nlp), task '
-                   "(question_answering), framework (pytorch) and repo (huggingface) are fixed.</div>"),
-            w.HBox([self.architecture, self.sub_architecture, self.dataset], layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([self.sparse_name, self.sparse_category, self.sparse_target], layout=w.Layout(flex_flow="row wrap")),
-            self.build_button,
-        ])
-        self.app = w.VBox([
-            w.HTML('<b style="font-size:1.15em">SparseZoo stub explorer</b> '
-                   f'<span style="{_MUTED}">type or pick a stub, press Enter</span>'),
-            w.HBox([self.stub, self.explain_button], layout=_FULL),
-            self.status, self.explanation, builder,
-        ], layout=_FULL)
-        for widget, name in ((self.app, "stub-explorer"), (self.stub, "stub"), (self.status, "status"),
-                             (self.explanation, "explanation"), (self.build_button, "build")):
-            widget.add_class(f"qa-kit-{name}")
-        self.stub.observe(lambda change: self.explain(change["new"]), names="value")
-        self.explain_button.on_click(lambda _: self.explain())
-        self.build_button.on_click(lambda _: self.build())
-        self.stub.value = stub if stub is not None else stubs.EXAMPLE_STUB
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.app._repr_mimebundle_(**kwargs)
-
-    def __repr__(self) -> str:
-        return f"StubExplorer({self.stub.value!r})"
-
-    def explain(self, source: Optional[str] = None) -> bool:
-        """Explain a source (default: the stub box); True when it was understood, else the error is shown."""
-        text = (source if source is not None else self.stub.value or "").strip()
-        try:
-            if not text:
-                raise stubs.StubError(f"the stub is empty; type one or pick one, e.g. {stubs.EXAMPLE_STUB}")
-            kind = stubs.kind_of(text)
-            if kind == "zoo":
-                parsed = stubs.parse(text)
-                self.explanation.value = self._facts_html(parsed) + parsed._repr_html_()
-                self._sync_dropdowns(parsed)
-                self.status.value = status_html(self._catalog_note(str(parsed)), "info")
-            else:
-                table = stubs.describe(text)
-                self.explanation.value = frame_html(table)
-                what = {"hf": "a Hugging Face Hub repo", "url": "a model server URL", "path": "a path on this machine",
-                        "catalog": "a name from the kit's catalog"}[kind]
-                self.status.value = status_html(f"Not a SparseZoo stub: {what}.", "info")
-        except QAKitError as error:
-            self.explanation.value = ""
-            self.status.value = status_html(short_message(error, "This stub is malformed"), "error")
-            return False
-        return True
-
-    def _catalog_note(self, stub: str) -> str:
-        name = self._catalog.get(stub)
-        if name:
-            return f"In the kit's catalog as {name}."
-        return "Not in the kit's catalog: SparseZoo may not hold a model with exactly these parts."
-
-    @staticmethod
-    def _facts_html(parsed: stubs.ZooStub) -> str:
-        facts = []
-        if parsed.model_layers is not None:
-            facts.append(f"{parsed.model_layers} layers")
-        if parsed.pruned_percent is not None:
-            facts.append("dense (nothing pruned)" if parsed.pruned_percent == 0 else f"{parsed.pruned_percent}% of weights pruned")
-        elif parsed.sparse_name and "pruned" in parsed.sparse_name:
-            facts.append("pruned (amount not in the name)")
-        facts.append("int8 quantized" if parsed.quantized else "32-bit floats")
-        if parsed.recovery_percent is not None:
-            facts.append(f"keeps ~{parsed.recovery_percent}% of the dense accuracy")
-        if parsed.target:
-            facts.append(f"laid out for {parsed.target}")
-        return f'<div class="qa-kit-facts" style="margin:4px 0;font-weight:600">{escape_text(" · ".join(facts))}</div>'
-
-    def _sync_dropdowns(self, parsed: stubs.ZooStub) -> None:
-        """Set the builder's dropdowns to a path-style stub's parts, adding values they lack."""
-        if parsed.style != "path" or parsed.sparse_name is None:
-            return
-        self._syncing = True
-        try:
-            for name, dropdown in self._parts.items():
-                value = getattr(parsed, name)
-                value = _NO_PART if value is None else value
-                if value not in dropdown.options:
-                    dropdown.options = list(dropdown.options) + [value]
-                dropdown.value = value
-        finally:
-            self._syncing = False
-
-    def build(self) -> Optional[stubs.ZooStub]:
-        """Make a stub from the dropdowns, put it in the stub box and explain it (None on error)."""
-        parts = {name: (None if d.value == _NO_PART else d.value) for name, d in self._parts.items()}
-        try:
-            built = stubs.build(**parts)
-        except QAKitError as error:
-            self.status.value = status_html(short_message(error, "These parts make no stub"), "error")
-            return None
-        self.built = built
-        if self.stub.value == str(built):
-            self.explain()
-        else:
-            self.stub.value = str(built)  # the observer explains it
-        return built
-
-
-__all__ = ["Explorer", "StubExplorer", "status_html", "short_message", "sample_texts", "sample_questions",
-           "questions_chart", "png", "frame_html", "OWN_TEXT"]
