@@ -30,9 +30,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import cli_eval
     from .reader import load
 
-    reader = load(args.model, engine=args.engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride)
+    reader = load(args.model, engine=args.engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride,
+                  num_cores=args.cores)
     print(cli_eval(reader, args.data, as_json=args.json))
     return 0
+
+
+def _cores(text: str):
+    """--cores: a whole number, "auto" or "all" (checked against this machine when the model loads)."""
+    text = text.strip().lower()
+    if text in ("auto", "all"):
+        return text
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a number of cores: give a whole number, auto or all")
 
 
 def _score_or_off(text: str) -> float:
@@ -178,6 +189,9 @@ def _add_model_options(parser: argparse.ArgumentParser, engine_help: str, engine
     parser.add_argument("--engine", "-e", default=engine_default, choices=["deepsparse", "onnxruntime"], help=engine_help)
     parser.add_argument("--sequence-length", type=int, help="window size in tokens (default: the model's own, else 384)")
     parser.add_argument("--doc-stride", type=int, help="overlap of windows in tokens (default: the model's own, else 128)")
+    parser.add_argument("--cores", type=_cores, default=None, metavar="N|auto|all",
+                        help="cores the engine runs on (default: auto, those no other work is using at load; "
+                        "or $QA_KIT_CORES)")
 
 
 def build_parser() -> argparse.ArgumentParser:

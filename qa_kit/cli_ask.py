@@ -86,7 +86,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         check_text(args.question, context)
     engine = _choose_engine(args, loop)
     began = time.perf_counter()
-    reader = load(args.model, engine=engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride)
+    reader = load(args.model, engine=engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride,
+                  num_cores=args.cores)
     load_seconds = time.perf_counter() - began
     if loop:
         return _ask_loop(reader, context, args, load_seconds)
@@ -98,7 +99,8 @@ def answers_record(reader, answers, load_seconds: float) -> dict:
     """What `ask --json` prints for one question: who answered, at what window, how fast, and the answers."""
     window = {"sequence_length": getattr(reader, "sequence_length", None), "doc_stride": getattr(reader, "doc_stride", None)}
     return {"question": answers.question, "model": answers.model, "engine": answers.engine, "window": window,
-            "windows": len(answers.windows), "load_seconds": load_seconds, "timings": answers.timings,
+            "windows": len(answers.windows), "cores": getattr(getattr(reader, "cores", None), "count", None),
+            "load_seconds": load_seconds, "timings": answers.timings,
             "warning": answers.warning, "note": answers.note, "answers": answers.to_dicts()}
 
 
@@ -117,9 +119,10 @@ def _print_answers(reader, answers, as_json: bool, load_seconds: float, *, inden
         print(f"{a.rank}. {a.text!r}  [{a.start}:{a.end}]  score={a.score:.3f}  probability={a.probability:.3f}")
     t, n = answers.timings, len(answers.windows)
     window = f" of {reader.sequence_length}/{reader.doc_stride} tokens" if hasattr(reader, "doc_stride") else ""
+    cores = f" on {reader.cores}" if hasattr(reader, "cores") else ""
     print(f"time: tokenize {t['tokenize'] * 1000:.1f} ms, engine {t['engine'] * 1000:.1f} ms, "
           f"decode {t['decode'] * 1000:.1f} ms, total {t['total'] * 1000:.1f} ms "
-          f"({n} window{'s' if n != 1 else ''}{window}, {answers.engine}; model loaded in {load_seconds:.1f} s)")
+          f"({n} window{'s' if n != 1 else ''}{window}, {answers.engine}{cores}; model loaded in {load_seconds:.1f} s)")
 
 
 def _ask_loop(reader, context: str, args: argparse.Namespace, load_seconds: float) -> int:

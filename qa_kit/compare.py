@@ -215,6 +215,7 @@ def compare(
     engine: str = "deepsparse",
     sequence_length: Optional[int] = None,
     doc_stride: Optional[int] = None,
+    num_cores: Any = None,
     progress: bool = True,
     loader: Optional[Callable[..., Any]] = None,
 ) -> Comparison:
@@ -223,7 +224,8 @@ def compare(
     One reader (one compiled engine) per model. A model given as a list of server URLs or readers
     serving it has its questions spread over them at once; a single server also gets concurrent
     requests. `context` is one text for all questions or one per question. A model that fails
-    to load or answer gets its message in the `error` column.
+    to load or answer gets its message in the `error` column. `num_cores` goes to `qa_kit.load`
+    (a number, "all", or "auto": the cores no other work is using).
     """
     questions, contexts = _questions_and_contexts(questions, context)
     specs = _model_specs(models)
@@ -240,7 +242,7 @@ def compare(
             results[label] = [None] * len(questions)
             try:
                 pool = [m if hasattr(m, "ask") else loader(m, engine=engine, sequence_length=sequence_length,
-                                                           doc_stride=doc_stride)
+                                                           doc_stride=doc_stride, num_cores=num_cores)
                         for m in (model if _is_pool(model) else [model])]
             except (KeyboardInterrupt, SystemExit):
                 raise

@@ -1,7 +1,7 @@
 """Engines: run a QA model's ONNX inputs to start and end logits, on DeepSparse or ONNX Runtime.
 
-An engine is compiled once per (model folder, engine, sequence length, batch size) and kept in a
-process-wide cache, so asking a second question, or loading the same model again, never
+An engine is compiled once per (model folder, engine, sequence length, batch size, cores) and kept
+in a process-wide cache, so asking a second question, or loading the same model again, never
 recompiles. DeepSparse gets its own copy of the graph because it rewrites input shapes in place.
 """
 from __future__ import annotations
@@ -15,11 +15,12 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .cache import CLEAR_HINT, build_entry
+from .cores import Cores, CoresLike, resolve_cores
 from .errors import EngineError, whole_number
 from .text import one_line
 
@@ -56,11 +57,12 @@ class Engine:
 
     name = "engine"
 
-    def __init__(self, model_dir: Path, sequence_length: int, batch_size: int, num_cores: Optional[int]):
+    def __init__(self, model_dir: Path, sequence_length: int, batch_size: int, cores: Cores):
         self.model_dir = Path(model_dir)
         self.sequence_length = sequence_length
         self.batch_size = batch_size
-        self.num_cores = num_cores
+        self.cores = cores  # how many cores it runs on, of how many, and why
+        self.num_cores = cores.count
         self.inputs, outputs = graph_io(self.model_dir / "model.onnx")
         self.input_names = [name for name, _ in self.inputs]
         self._start_end = _start_end_positions(outputs)
@@ -235,16 +237,20 @@ def get_engine(
     engine: str = "deepsparse",
     sequence_length: int = 384,
     batch_size: Optional[int] = None,
-    num_cores: Optional[int] = None,
+    num_cores: Union[CoresLike, Cores] = None,
 ) -> Engine:
-    """A compiled engine for this model folder, built on first use and cached for the process."""
+    """A compiled engine for this model folder, built on first use and cached for the process.
+
+    `num_cores`: a whole number, "all", or "auto" (the default, see qa_kit.cores): the cores that
+    no other work is using now.
+    """
     check_engine_name(engine)
     batch_size = whole_number(batch_size or DEFAULT_BATCH[engine], "batch_size")
-    num_cores = None if num_cores is None else whole_number(num_cores, "num_cores")
-    key = (str(Path(model_dir).resolve()), engine, sequence_length, batch_size, num_cores)
+    cores = num_cores if isinstance(num_cores, Cores) else resolve_cores(num_cores)
+    key = (str(Path(model_dir).resolve()), engine, sequence_length, batch_size, cores.count)
     with _lock:  # two threads asking at once must not compile twice
         if key not in _cache:
-            _cache[key] = _CLASSES[engine](Path(model_dir), sequence_length, batch_size, num_cores)
+            _cache[key] = _CLASSES[engine](Path(model_dir), sequence_length, batch_size, cores)
         return _cache[key]
 
 

@@ -11,10 +11,11 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .cores import Cores, CoresLike, resolve_cores
 from .engines import Engine, check_engine_name, get_engine
 from .errors import InputError, SourceError, whole_number
 from dataclasses import dataclass, replace
@@ -157,11 +158,12 @@ class Reader:
         sequence_length: Optional[int] = None,
         doc_stride: Optional[int] = None,
         batch_size: Optional[int] = None,
-        num_cores: Optional[int] = None,
+        num_cores: Union[CoresLike, Cores] = None,
         max_answer_length: int = 15,
         n_best_size: int = 20,
     ):
         check_engine_name(engine)
+        self.cores = num_cores if isinstance(num_cores, Cores) else resolve_cores(num_cores)
         config = model_config(resolved.model_dir)
         sequence_length, doc_stride = model_window(config, sequence_length, doc_stride)
         self.source = resolved.source
@@ -182,7 +184,7 @@ class Reader:
         self.confident_score: Optional[float] = confident
         self.tokenizer = load_tokenizer(self.model_dir)
         self._tokenizing = threading.Lock()
-        self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, num_cores)
+        self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, self.cores)
 
     @property
     def name(self) -> str:
@@ -293,7 +295,7 @@ class Reader:
 
     def __repr__(self) -> str:
         return (f"Reader({self.source!r}, engine={self.engine_name!r}, sequence_length={self.sequence_length}, "
-                f"doc_stride={self.doc_stride}, model_dir={str(self.model_dir)!r})")
+                f"doc_stride={self.doc_stride}, num_cores={self.cores.count}, model_dir={str(self.model_dir)!r})")
 
 
 def load(
@@ -303,7 +305,7 @@ def load(
     doc_stride: Optional[int] = None,
     *,
     batch_size: Optional[int] = None,
-    num_cores: Optional[int] = None,
+    num_cores: CoresLike = None,
     max_answer_length: int = 15,
     n_best_size: int = 20,
     timeout: Optional[float] = None,
@@ -317,7 +319,9 @@ def load(
     or hf: source may wait on the network (default 10 s, or $QA_KIT_TIMEOUT), and `revision` pins an
     hf: repo to a branch, tag or commit; a PyTorch checkpoint is exported to ONNX once. It always runs
     from a private cached copy ($QA_KIT_CACHE). `on_step(step)` is told each slow step as it
-    starts, for progress messages: "connect" (a server URL), or "fetch" then "compile".
+    starts, for progress messages: "connect" (a server URL), or "fetch" then "compile". `num_cores`
+    is a whole number, "all", or "auto" (the default, or $QA_KIT_CORES): the cores no other work is
+    using when the model loads (`reader.cores` says how many and why).
     """
     step = on_step or (lambda _: None)
     if isinstance(source, str) and source.strip().startswith(("http://", "https://")):
@@ -328,7 +332,8 @@ def load(
     check_engine_name(engine)
     if sequence_length is not None and doc_stride is not None:
         check_lengths(sequence_length, doc_stride)  # before any download
+    cores = resolve_cores(num_cores)  # a bad number is refused before any download
     step("fetch")
     resolved = resolve(source, timeout=timeout, revision=revision)
     step("compile")
-    return Reader(resolved, engine, sequence_length, doc_stride, batch_size, num_cores, max_answer_length, n_best_size)
+    return Reader(resolved, engine, sequence_length, doc_stride, batch_size, cores, max_answer_length, n_best_size)

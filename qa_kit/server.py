@@ -843,7 +843,8 @@ def add_serve_arguments(parser: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for the whole network)")
     parser.add_argument("--sequence-length", type=int, default=None, help="tokens per window (default: the model's own, else 384)")
     parser.add_argument("--doc-stride", type=int, default=None, help="tokens windows overlap by (default: the model's own, else 128)")
-    parser.add_argument("--num-cores", type=int, default=None, help="cores for the engine (default: all)")
+    parser.add_argument("--cores", "--num-cores", dest="num_cores", type=int, default=None,
+                        help="cores for the engine (default: all of them: a server is meant to have the machine)")
 
 
 def cmd_serve(args: Any) -> int:

@@ -338,3 +338,19 @@ def test_bench_takes_off_for_a_fast_reading_that_never_reads_on():
 
     assert build_parser().parse_args(["bench", "--confident-score", "off"]).confident_score == float("-inf")
     assert build_parser().parse_args(["bench", "--confident-score", "11.5"]).confident_score == 11.5
+
+
+def test_cores_are_chosen_with_cores_and_reported_in_the_timing_line_and_json():
+    done = qa_kit("ask", "--model", str(TINY), "-q", "When did it open?", "-c", CONTEXT, "-e", "deepsparse",
+                  "--cores", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["cores"] == 1
+    done = qa_kit("ask", "--model", str(TINY), "-q", "When did it open?", "-c", CONTEXT, "-e", "onnxruntime")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"onnxruntime on \d of \d cores? \(auto", done.stdout), done.stdout
+    refused = qa_kit("ask", "--model", str(TINY), "-q", "Q?", "-c", CONTEXT, "--cores", "none")
+    assert refused.returncode == 2 and "is not a number of cores" in refused.stderr
+    too_many = qa_kit("eval", "--model", str(TINY), "-d", str(REPO / "data" / "questions" / "bank_run.json"),
+                      "--cores", "4096")
+    assert too_many.returncode != 0 and kit_errors(too_many.stderr) == [
+        line for line in too_many.stderr.splitlines() if "more than the" in line]

@@ -220,3 +220,17 @@ def test_answers_html_report_has_the_answer_charts_and_table(comparison, tmp_pat
 def test_reporting_something_else_is_refused(tmp_path):
     with pytest.raises(qa_kit.InputError, match="give an Answers or a Comparison"):
         save_html("text", tmp_path / "x.html")
+
+
+def test_num_cores_reaches_every_model_compare_loads():
+    import qa_kit
+
+    loaded = []
+
+    def loader(source, **options):
+        loaded.append(qa_kit.load(source, **options))
+        return loaded[-1]
+
+    comparison = compare(QUESTIONS[:1], CONTEXT, [str(TINY)], num_cores=1, progress=False, loader=loader)
+    assert not comparison.errors
+    assert [r.engine.num_cores for r in loaded] == [1]

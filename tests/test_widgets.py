@@ -389,3 +389,19 @@ def test_back_to_your_own_text_drops_the_samples_questions_but_keeps_yours(explo
     explorer.questions.value = "Which questions are mine?"
     explorer.sample.value = OWN_TEXT
     assert explorer.questions.value == "Which questions are mine?"
+
+
+def test_the_cores_picker_loads_the_model_on_the_cores_chosen_and_says_how_many(explorer):
+    assert explorer.cores.value == "auto" and explorer.cores.options[0] == ("auto", "auto")
+    explorer.question.value = "Who was born in London?"
+    explorer.cores.value = 1
+    answers = explorer.ask()
+    assert answers is not None
+    reader = explorer.reader()
+    assert reader.cores.count == 1 and reader.engine.num_cores == 1
+    assert "1 of " in status_text(explorer) and "core" in status_text(explorer)
+    explorer.cores.value = "auto"  # another choice greys the results: they came from the 1-core engine
+    assert "qa-kit-stale" in explorer.result.value
+    explorer.ask()
+    assert explorer.reader().cores.reason == "auto"
+    assert f"{explorer.reader().cores.count} of " in status_text(explorer)

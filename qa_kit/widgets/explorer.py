@@ -9,7 +9,8 @@ Decisions worth knowing:
   a running job makes them wait for it. Clicks and Enter in a live kernel run the job in a
   background thread so the busy state shows while a model downloads or compiles; a click while
   a job runs is ignored (one job at a time, so never a second compile). `.wait()` joins the job.
-- Readers are cached per (model, engine) inside the Explorer; engines are also cached per process.
+- Readers are cached per (model, engine, cores) inside the Explorer; engines are also cached per process.
+- Cores start on "auto": the cores no other work is using when a model loads (qa_kit.cores).
 - A click that repeats the request just answered (Enter, then Ask) within 2 s is dropped.
 - Every failure is shown in `.status` as one short line, never a traceback; inputs are never cleared.
 """
@@ -26,6 +27,7 @@ import ipywidgets as w
 
 from .. import stubs
 from ..charts import questions_chart, topk_chart, warning_of
+from ..cores import available_cores
 from ..engines import ENGINES, check_engine_name
 from ..errors import InputError, QAKitError
 from ..reader import load
@@ -38,6 +40,17 @@ from .parts import (DEDUPE_SECONDS, ENGINE_LABELS, FULL_WIDTH, MAX_MESSAGE, MUTE
                     status_html, table_wrap)
 
 log = logging.getLogger(__name__)
+
+
+def cores_options() -> List[Tuple[str, Any]]:
+    """The Cores picker's choices: auto, then every count this process may use."""
+    return [("auto", "auto")] + [(str(n), n) for n in range(1, available_cores() + 1)]
+
+
+def _on_cores(reader: Any) -> str:
+    """", 1 of 2 cores (auto: …)" for a status line; nothing for a server, which keeps its own."""
+    cores = getattr(reader, "cores", None)
+    return f", {cores}" if cores is not None else ""
 
 
 class Explorer:
@@ -99,6 +112,9 @@ class Explorer:
                                 continuous_update=False, layout=w.Layout(width="420px"), style=WIDE_LABEL)
         self.engine = w.Dropdown(options=[(ENGINE_LABELS.get(e, e), e) for e in ENGINES], value=engine,
                                  description="Engine", layout=w.Layout(width="220px"), style=WIDE_LABEL)
+        self.cores = w.Dropdown(options=cores_options(), value="auto", description="Cores",
+                                tooltip="auto: the cores no other program is using when the model loads",
+                                layout=w.Layout(width="160px"), style=WIDE_LABEL)
         self.top_k = w.IntSlider(value=top_k, min=1, max=10, description="Top k", continuous_update=False,
                                  layout=w.Layout(width="260px"), style=WIDE_LABEL)
         self.fast = w.Checkbox(value=False, description="Fast reading (long texts: best windows first)",
@@ -146,7 +162,7 @@ class Explorer:
         self.app = w.VBox([
             w.HTML('<b style="font-size:1.15em">qa-kit explorer</b> '
                    f'<span style="{MUTED}">extractive question answering on this CPU</span>'),
-            w.HBox([self.model, self.engine, self.top_k], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([self.model, self.engine, self.cores, self.top_k], layout=w.Layout(flex_flow="row wrap")),
             self.model_info, self.fast,
             self.sample, self.context, self.mode, self.status, self.result, self.table, self.chart,
         ], layout=FULL_WIDTH)
@@ -168,7 +184,7 @@ class Explorer:
         self.context.observe(self._on_context, names="value")
         self.model.observe(lambda _: self._describe_model(), names="value")
         self.mode.observe(self._on_tab, names="selected_index")
-        for widget in (self.model, self.engine):  # results of another model stay, greyed, until asked again
+        for widget in (self.model, self.engine, self.cores):  # results of another model stay, greyed, until asked again
             widget.observe(lambda _: self._mark_stale("the model or engine changed"), names="value")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -320,7 +336,8 @@ class Explorer:
         """What a request asks, to recognise the same request made twice (Enter, then Ask)."""
         asked = {"ask": self.question.value, "ask_all": self.questions.value,
                  "compare": (tuple(self.compare_models.value), self.compare_questions.value)}[kind]
-        return (kind, asked, self.context.value, self.model.value, self.engine.value, self.top_k.value, self.fast.value)
+        return (kind, asked, self.context.value, self.model.value, self.engine.value, self.cores.value, self.top_k.value,
+                self.fast.value)
 
     def _on_enter(self) -> None:
         if self.question.value.strip():
@@ -333,14 +350,14 @@ class Explorer:
         engine = engine or self.engine.value
         if not model:
             raise InputError("No model is chosen: pick a catalog name or type a stub, hf: repo or folder.")
-        key = (model, engine)
+        key = (model, engine, self.cores.value)
         if key in self._readers:
             return self._readers[key]
         phrases = {"connect": f"Connecting to the server at {model}…",
                    "fetch": f"Loading {model}: {self._fetch_phrase(model, source_kind(model))}…",
                    "compile": f"Loading {model}: compiling for {engine} (once per model)…"}
         reader = load(model, engine=engine, sequence_length=self.sequence_length, doc_stride=self.doc_stride,
-                      on_step=lambda step: self._say(phrases[step], "busy"))
+                      num_cores=self.cores.value, on_step=lambda step: self._say(phrases[step], "busy"))
         self._readers[key] = reader
         return reader
 
@@ -377,7 +394,7 @@ class Explorer:
                    frame_html(answers.to_frame()[["rank", "text", "start", "end", "score", "probability", "window"]]),
                    topk_chart(answers))
         timing = timings_text(answers.timings)
-        self._say(f"Answered by {answers.model} on {answers.engine} · {timing}", "done")
+        self._say(f"Answered by {answers.model} on {answers.engine}{_on_cores(reader)} · {timing}", "done")
         return answers
 
     @staticmethod
@@ -437,7 +454,7 @@ class Explorer:
                    frame_html(frame[["question", "rank", "text", "start", "end", "score", "probability"]]),
                    questions_chart(results))
         total = sum(a.timings.get("total", 0.0) for a in results)
-        self._say(f"Answered {len(results)} questions with {reader.name} on {reader.engine_name} "
+        self._say(f"Answered {len(results)} questions with {reader.name} on {reader.engine_name}{_on_cores(reader)} "
                   f"in {total * 1000:.0f} ms", "done")
         return results
 
