@@ -18,9 +18,10 @@ from .sources import default_model  # noqa: E402
 from .render import highlight  # noqa: E402
 from .compare import Comparison, compare  # noqa: E402  (the function hides the module name; import from qa_kit.compare for more)
 from .evaluate import EvalReport, evaluate  # noqa: E402
+from .library import Library, library  # noqa: E402  (the function hides the module name; import from qa_kit.library for more)
 
 __version__ = "0.1.0"
 __all__ = [
-    "load", "Reader", "default_model", "highlight", "compare", "Comparison", "evaluate", "EvalReport", "Answer", "Answers", "Window",
+    "load", "Reader", "default_model", "highlight", "compare", "Comparison", "evaluate", "EvalReport", "library", "Library", "Answer", "Answers", "Window",
     "QAKitError", "SourceError", "EngineError", "InputError",
 ]
