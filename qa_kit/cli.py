@@ -20,7 +20,7 @@ REPO_ROOT = KIT_ROOT  # the folder holding notebooks/ and data/: the repo, or th
 
 
 def cmd_stub(args: argparse.Namespace) -> int:
-    from .stubs import cli_explain
+    from .cli_stub import cli_explain
 
     print(cli_explain(args.stub, as_json=args.json))
     return 0

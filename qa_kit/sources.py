@@ -78,7 +78,7 @@ def network_timeout(timeout: Optional[float] = None) -> float:
 
 def source_kind(source: str) -> str:
     """Classify a source string: "zoo", "hf", "url", "path" or "catalog"."""
-    from .stubs import kind_of
+    from .catalog import kind_of
 
     return kind_of(source)
 
@@ -125,7 +125,7 @@ def _local_checkpoint(path: Path) -> Path:
 
 
 def _resolve_catalog(name: str, timeout: Optional[float], revision: Optional[str] = None) -> ResolvedModel:
-    from .stubs import catalog_source
+    from .catalog import catalog_source
 
     target = catalog_source(name)
     if target is None:
@@ -278,7 +278,7 @@ def _download_zoo(stub: str, timeout: float) -> Path:
     else the failure becomes one line that says what happened, that the zoo has been retired, and
     where to go instead (a Hub counterpart from the catalog, if known).
     """
-    from .stubs import parse
+    from .stub_grammar import parse
 
     stub = str(parse(stub))  # a malformed stub fails here, naming the bad part; adds a missing zoo:
     download_root = cache_dir() / "zoo"
@@ -344,7 +344,7 @@ def _zoo_error(stub: str, what_happened: str) -> SourceError:
 
     Ordered so that the Explorer's status line, which clips at 300 characters, keeps the Hub name.
     """
-    from .stubs import hub_counterpart
+    from .catalog import hub_counterpart
 
     found = hub_counterpart(stub)
     if found:

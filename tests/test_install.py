@@ -139,8 +139,9 @@ def test_the_paths_module_imports_nothing_from_the_kit():
 def test_a_missing_catalog_says_where_the_kit_looked_and_folders_still_load(tmp_path, monkeypatch):
     from conftest import TINY
     from qa_kit import QAKitError, stubs
+    from qa_kit import catalog as catalog_module
 
-    monkeypatch.setattr(stubs, "CATALOG_PATH", tmp_path / "data" / "catalog.csv")
+    monkeypatch.setattr(catalog_module, "CATALOG_PATH", tmp_path / "data" / "catalog.csv")  # where catalog() reads it
     with pytest.raises(QAKitError, match="catalog.csv is missing") as raised:
         stubs.catalog()
     assert "pip install ." in str(raised.value)

@@ -9,9 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from qa_kit import catalog as catalog_module
 from qa_kit import stubs
 from qa_kit.errors import QAKitError, SourceError
-from qa_kit.stubs import (StubError, ZooStub, build, catalog, catalog_source, cli_explain, describe, hub_counterpart,
+from qa_kit.cli_stub import cli_explain
+from qa_kit.stubs import (StubError, ZooStub, build, catalog, catalog_source, describe, hub_counterpart,
                           kind_of, parse)
 
 QA = "zoo:nlp/question_answering/{}/pytorch/huggingface/squad/{}"
@@ -492,7 +494,7 @@ def test_catalog_refuses_inconsistent_network_and_hub_columns(tmp_path, monkeypa
         frame.loc[row, column] = value
     broken = tmp_path / "catalog.csv"
     frame.to_csv(broken, index=False)
-    monkeypatch.setattr(stubs, "CATALOG_PATH", broken)
+    monkeypatch.setattr(catalog_module, "CATALOG_PATH", broken)  # where catalog() reads it
     with pytest.raises(QAKitError, match=says) as raised:
         catalog()
     assert "bert-large-dense" in str(raised.value) or "maybe" in str(raised.value)
