@@ -65,7 +65,7 @@ class Question:
 
 
 def _load_questions(questions: Any, context: str) -> List[Question]:
-    from .evaluate import Example, load_squad
+    from .squad import Example, load_squad
 
     if questions is None:
         questions = DEFAULT_QUESTIONS
@@ -376,7 +376,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
 
 def _scores(result: dict, question: Question) -> dict:
     """SQuAD F1 (0-100) and exact match of a run's top answer, when the question has gold answers."""
-    from .evaluate import exact_match, f1
+    from .metrics import exact_match, f1
 
     if not question.golds:
         return {"f1": None, "exact": None}
@@ -628,7 +628,7 @@ def sparsity_sweep(
     without retraining loses accuracy fast; SparseZoo's pruned models were retrained to keep it.
     """
     from . import engines as engine_module
-    from .evaluate import f1 as squad_f1
+    from .metrics import f1 as squad_f1
     from .reader import load_tokenizer
     from .reading import decode, encode
     from .sources import cache_dir, default_model, resolve

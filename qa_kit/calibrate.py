@@ -52,7 +52,7 @@ def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]
     windows read, and `keeps_right`: how often it keeps full reading's answer where that answer is
     exactly right. `full_reads` holds (full-read Answers, gold answers) pairs; `confident_score`
     as in `ask` (None: read exactly `size` windows)."""
-    from .evaluate import exact_match, f1
+    from .metrics import exact_match, f1
 
     orders = [rank_windows(full.question, [full.context[w.char_start:w.char_end] for w in full.windows])
               for full, _ in full_reads]

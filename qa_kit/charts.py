@@ -8,15 +8,23 @@ or a model (questions, answers, model names, warnings) goes through `plain_for_m
 """
 from __future__ import annotations
 
+import base64
+import colorsys
+import contextlib
+import html
 import io
 import textwrap
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
+from matplotlib.ticker import PercentFormatter
 
-from .render import percent
+from .render import milliseconds, percent
 from .text import one_line, plain_for_matplotlib
 
 STAGES = ("tokenize", "engine", "decode")
@@ -26,16 +34,87 @@ WARNING_COLOR = "#b91c1c"
 
 
 class Chart(Figure):
-    """A Figure that renders itself as PNG in notebooks (IPython's `_repr_png_`)."""
+    """A Figure that shows itself in notebooks in the page's theme: dark ink on white, or light ink on clear.
 
-    def to_png(self, dpi: int = 100) -> bytes:
-        """The figure as PNG bytes, drawn by Agg."""
+    `to_png(theme=...)` draws one; `to_html()` holds both, and JupyterLab's theme (the
+    `data-jp-theme-light` flag on the page) shows the one that suits it. Elsewhere the light one shows.
+    """
+
+    def to_png(self, dpi: int = 100, theme: str = "light") -> bytes:
+        """The figure as PNG bytes, drawn by Agg: "light" on white, "dark" in light ink on a clear background."""
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+        if theme == "dark":
+            with _light_ink(self):
+                self.savefig(buffer, format="png", dpi=dpi, transparent=True)
+        elif theme == "light":
+            self.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+        else:
+            raise ValueError(f"theme={theme!r}: choose 'light' or 'dark'")
         return buffer.getvalue()
+
+    def to_html(self, dpi: int = 100, alt: str = "chart") -> str:
+        """Both drawings as <img> tags; JupyterLab's dark theme hides the light one and shows the other."""
+        images = []
+        for theme in ("light", "dark"):
+            data = base64.b64encode(self.to_png(dpi, theme)).decode("ascii")
+            images.append(f'<img class="qa-kit-chart-{theme}" alt="{html.escape(alt)}" '
+                          f'style="max-width:100%;height:auto" src="data:image/png;base64,{data}">')
+        return f'{THEME_STYLE}<div class="qa-kit-chart">{"".join(images)}</div>'
 
     def _repr_png_(self) -> bytes:
         return self.to_png()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+# The light drawing shows unless the page is JupyterLab in a dark theme.
+THEME_STYLE = ("<style>.qa-kit-chart-dark{display:none}"
+               'body[data-jp-theme-light="false"] .qa-kit-chart-dark{display:inline}'
+               'body[data-jp-theme-light="false"] .qa-kit-chart-light{display:none}</style>')
+
+
+def _lighter(color: Any) -> Optional[Tuple[float, float, float, float]]:
+    """A dark colour made light enough to read on a dark page (same hue); None for a colour already light."""
+    if color is None or (isinstance(color, str) and color.lower() == "none"):
+        return None
+    r, g, b, a = to_rgba(color)
+    if a == 0:
+        return None
+    hue, lightness, saturation = colorsys.rgb_to_hls(r, g, b)
+    if lightness >= 0.5:
+        return None
+    return (*colorsys.hls_to_rgb(hue, 0.92 - 0.8 * lightness, saturation), a)
+
+
+@contextlib.contextmanager
+def _light_ink(fig: Figure) -> Iterator[None]:
+    """For one drawing: every dark text, line and edge made light, axes and legends clear."""
+    undo: List[Tuple[Callable[[Any], Any], Any]] = []
+
+    def swap(getter: Callable[[], Any], setter: Callable[[Any], Any], new: Any) -> None:
+        if new is not None:
+            undo.append((setter, getter()))
+            setter(new)
+
+    for artist in fig.findobj():
+        if isinstance(artist, Text):
+            swap(artist.get_color, artist.set_color, _lighter(artist.get_color()))
+        elif isinstance(artist, Line2D):
+            swap(artist.get_color, artist.set_color, _lighter(artist.get_color()))
+            swap(artist.get_markeredgecolor, artist.set_markeredgecolor, _lighter(artist.get_markeredgecolor()))
+        elif isinstance(artist, Patch):
+            swap(artist.get_edgecolor, artist.set_edgecolor, _lighter(artist.get_edgecolor()))
+    for ax in fig.axes:
+        swap(ax.get_facecolor, ax.set_facecolor, "none")
+        legend = ax.get_legend()
+        if legend is not None:
+            swap(legend.get_frame().get_facecolor, legend.get_frame().set_facecolor, (0.1, 0.1, 0.12, 0.6))
+    try:
+        yield
+    finally:
+        for setter, old in reversed(undo):
+            setter(old)
 
 
 def _short(text: Any, size: int = 40) -> str:
@@ -47,6 +126,36 @@ def _new(width: float, height: float, ncols: int = 1) -> Tuple[Chart, List[Any]]
     fig = Chart(figsize=(width, height), layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     return fig, list(axes)
+
+
+def _bars_with_labels(ax: Any, values: Sequence[float], labels: Sequence[str], color: Any,
+                      least: float = 0.0, fontsize: float = 9) -> None:
+    """Horizontal bars, each with its label at its end, and an x range wide enough for every label.
+
+    Labels are measured once drawn: the x limit X is the smallest where each bar's end plus its label
+    still fits inside the axes (v / X * width + label <= width), so no label runs past the border.
+    """
+    values = [0.0 if v is None or np.isnan(v) else float(v) for v in values]
+    bars = ax.barh(np.arange(len(values)), values, color=color)
+    texts = ax.bar_label(bars, labels=[plain_for_matplotlib(f" {t}") for t in labels], fontsize=fontsize)
+    _fit_labels(ax, values, texts, least)
+
+
+def _fit_labels(ax: Any, values: Sequence[float], texts: Sequence[Any], least: float = 0.0) -> None:
+    """Widen the x range until every label drawn at the end of its bar fits inside the axes."""
+    top = max([least, *values]) or 1.0
+    ax.set_xlim(0, top * 1.02)
+    for _ in range(2):  # the axes' width settles once the layout has run with the new limits
+        ax.figure.draw_without_rendering()
+        width = ax.get_window_extent().width
+        needs = [v / max(0.2, 1 - (t.get_window_extent().width + 4) / width) for v, t in zip(values, texts)]
+        ax.set_xlim(0, max(top * 1.02, *needs))
+
+
+def _percent_axis(ax: Any) -> None:
+    """Ticks as percentages, none past 100% (the axis may run on to make room for labels)."""
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xticks([t for t in ax.get_xticks() if -1e-9 <= t <= 1 + 1e-9])
 
 
 def warning_of(obj: Any) -> str:
@@ -84,14 +193,13 @@ def topk_chart(answers: Any) -> Chart:
         ax.set_axis_off()
         return fig
     labels = [plain_for_matplotlib(f"{a.rank}. {_short(a.text, 36)}") for a in items]
-    y = np.arange(len(items))
-    widths = np.nan_to_num([a.probability for a in items])  # a server gives no probability: no bar, "p n/a"
-    bars = ax.barh(y, widths, color=["#2563eb"] + ["#93c5fd"] * (len(items) - 1))
-    ax.bar_label(bars, labels=[f" p {percent(a.probability)} · score {a.score:.2f}" for a in items], fontsize=8)
-    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_yticks(np.arange(len(items)), labels, fontsize=9)
     ax.invert_yaxis()  # rank 1 on top
-    ax.set_xlim(0, min(1.0, widths.max() * 1.35 + 0.05))
-    ax.set_xlabel("probability (softmax over all candidate spans)")
+    widths = np.nan_to_num([a.probability for a in items])  # a server gives no probability: no bar, "p n/a"
+    _bars_with_labels(ax, widths, [f"{percent(a.probability)} · score {a.score:.2f}" for a in items],
+                      ["#2563eb"] + ["#93c5fd"] * (len(items) - 1), least=1.0)
+    ax.set_xlabel("probability (softmax over all candidate spans)", fontsize=9)
+    _percent_axis(ax)
     return fig
 
 
@@ -216,32 +324,43 @@ def _frame_of(obj: Any) -> Any:
 
 
 def comparison_chart(frame: Any) -> Chart:
-    """Models side by side: answer agreement, mean score and mean latency (a frame or Comparison)."""
+    """Models side by side: how often they agree, how sure each is, how fast (a frame or Comparison).
+
+    Raw scores are left out: logit sums of different models are on different scales. Probability
+    is bounded, though each model is calibrated its own way, which the panel's title says.
+    """
     frame = _frame_of(frame)
     rows = _top_rows(frame)
     models = list(dict.fromkeys(rows["model"]))
     agree = agreement(frame)
+    questions = rows["question_index" if "question_index" in rows.columns else "question"].nunique()
     failed = {m for m in models if rows.loc[rows["model"] == m, "error"].notna().all()} if "error" in rows else set()
-    panels = [  # (title, value per model, how to label a bar)
-        ("agreement with the other models", [agree[m] for m in models], "{:.0%}"),
-        ("mean score (start + end logit)", [rows.loc[rows["model"] == m, "score"].mean() for m in models], "{:.2f}"),
-        ("mean latency (ms per question)", [rows.loc[rows["model"] == m, "milliseconds"].mean() for m in models], "{:.0f} ms"),
+    of_model = {m: rows[rows["model"] == m] for m in models}
+    probability = {m: of_model[m]["probability"].mean() if "probability" in rows else float("nan") for m in models}
+    latency = {m: of_model[m]["milliseconds"].mean() for m in models}
+    panels = [  # (title, value per model, its label, the least x range)
+        ("same answer as the other models", agree,
+         lambda v: f"{v:.0%} of {questions} question{'s' if questions != 1 else ''}", 1.0),
+        ("how sure: mean probability of its best answer\n(each model's own calibration)", probability, percent, 1.0),
+        ("mean time per question", latency, milliseconds, 0.0),
     ]
-    fig, axes = _new(11, 1.4 + 0.45 * len(models), ncols=3)
+    fig, axes = _new(10, 1.7 + 0.5 * len(models), ncols=3)
     _warn(fig, frame)
     y = np.arange(len(models))
     colors = [f"C{i % 10}" for i in range(len(models))]
-    for ax, (name, values, label) in zip(axes, panels):
-        heights = [0.0 if v is None or np.isnan(v) else float(v) for v in values]
-        bars = ax.barh(y, heights, color=colors)
-        notes = ["error" if m in failed else ("n/a" if v is None or np.isnan(v) else label.format(v)) for m, v in zip(models, values)]
-        ax.bar_label(bars, labels=[f" {n}" for n in notes], fontsize=8)
-        ax.set_title(name, fontsize=9)
-        names = [plain_for_matplotlib(_short(m, 28)) for m in models]
-        ax.set_yticks(y, names if ax is axes[0] else [""] * len(models), fontsize=8)
+    for ax, (title, values, label, least) in zip(axes, panels):
+        shown = [values[m] for m in models]
+        notes = ["error" if m in failed else ("n/a" if v is None or np.isnan(v) else label(v))
+                 for m, v in zip(models, shown)]
+        ax.set_title(title, fontsize=9.5, loc="left")
+        ax.set_yticks(y, [plain_for_matplotlib(_short(m, 24)) for m in models] if ax is axes[0] else [""] * len(models),
+                      fontsize=9)
         ax.invert_yaxis()
-        ax.margins(x=0.3)
-    axes[0].set_xlim(0, 1.3)  # agreement is a share: keep its scale fixed
+        _bars_with_labels(ax, shown, notes, colors, least=least)
+        ax.tick_params(axis="x", labelsize=8)
+        if least == 1.0:
+            _percent_axis(ax)
+            ax.axvline(1.0, color="#9ca3af", linewidth=0.8, linestyle=":")  # where 100% is, even with no bar
     return fig
 
 
@@ -275,37 +394,31 @@ def timings_chart(answers_or_frame: Any) -> Chart:
         values = np.array([np.nan_to_num(r.get(stage, 0.0)) for _, r in rows])
         ax.barh(y, values, left=left, color=STAGE_COLORS[stage], label=stage)
         left += values
-    for yi, total, (_, row) in zip(y, left, rows):
-        missing = all(np.isnan(v) for v in row.values()) if row else True
-        ax.text(total, yi, " no timing (failed)" if missing else f" {total:.1f} ms", va="center", fontsize=8)
-    ax.set_yticks(y, [plain_for_matplotlib(label) for label, _ in rows], fontsize=8)
+    notes = ["no timing (failed)" if not row or all(np.isnan(v) for v in row.values()) else milliseconds(total)
+             for total, (_, row) in zip(left, rows)]
+    texts = [ax.text(total, yi, f" {note}", va="center", fontsize=9) for yi, total, note in zip(y, left, notes)]
+    ax.set_yticks(y, [plain_for_matplotlib(label) for label, _ in rows], fontsize=9)
     ax.invert_yaxis()
-    ax.margins(x=0.15)
+    _fit_labels(ax, list(left), texts)
     per_model = not hasattr(answers_or_frame, "timings") and not isinstance(answers_or_frame, (list, tuple))
-    ax.set_xlabel("milliseconds, mean per question" if per_model else "milliseconds")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("milliseconds, mean per question" if per_model else "milliseconds", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside, never over a bar
     return fig
 
 
 def questions_chart(results: Sequence[Any]) -> Chart:
     """Probability of each question's best answer, one bar per question (for "ask a list")."""
-    fig = Chart(figsize=(7, 1.2 + 0.45 * max(len(results), 1)), layout="constrained")
-    ax = fig.subplots()
-    warning = warning_of(list(results))
-    if warning:
-        fig.suptitle(plain_for_matplotlib(f"⚠ {warning[:120]}"), color="#b91c1c", fontsize=9, fontweight="bold")
+    fig, (ax,) = _new(7.5, 1.2 + 0.42 * max(len(results), 1))
+    _warn(fig, list(results))
     labels, values, notes = [], [], []
     for i, answers in enumerate(results, 1):
         best = answers.best
-        labels.append(f"Q{i}. {one_line(answers.question, 34)}")
+        labels.append(plain_for_matplotlib(f"Q{i}. {one_line(answers.question, 34)}"))
         values.append(best.probability if best else 0.0)
-        notes.append(f" {one_line(best.text, 28)}" if best else " (no answer)")
-    y = list(range(len(results)))
-    bars = ax.barh(y, values, color="#2563eb")
-    ax.bar_label(bars, labels=[plain_for_matplotlib(n) for n in notes], fontsize=8)
-    ax.set_yticks(y, [plain_for_matplotlib(label) for label in labels], fontsize=8)
+        notes.append(f"{one_line(best.text, 28)} ({percent(best.probability)})" if best else "(no answer)")
+    ax.set_yticks(np.arange(len(results)), labels, fontsize=9)
     ax.invert_yaxis()
-    ax.set_xlim(0, min(1.0, max(values, default=0.0) * 1.5 + 0.05))
-    ax.set_xlabel("probability of the best answer")
+    _bars_with_labels(ax, values, notes, "#2563eb", least=1.0)
+    ax.set_xlabel("probability of the best answer", fontsize=9)
+    _percent_axis(ax)
     return fig
-

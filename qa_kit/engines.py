@@ -57,12 +57,12 @@ class Engine:
 
     name = "engine"
 
-    def __init__(self, model_dir: Path, sequence_length: int, batch_size: int, cores: Cores):
+    def __init__(self, model_dir: Path, sequence_length: int, batch_size: int, cores: Union[Cores, CoresLike]):
         self.model_dir = Path(model_dir)
         self.sequence_length = sequence_length
         self.batch_size = batch_size
-        self.cores = cores  # how many cores it runs on, of how many, and why
-        self.num_cores = cores.count
+        self.cores = cores if isinstance(cores, Cores) else resolve_cores(cores)  # how many, of how many, and why
+        self.num_cores = self.cores.count
         self.inputs, outputs = graph_io(self.model_dir / "model.onnx")
         self.input_names = [name for name, _ in self.inputs]
         self._start_end = _start_end_positions(outputs)

@@ -13,143 +13,19 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
-import string
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import pandas as pd
 
 from .errors import InputError
+from .metrics import exact_match, f1, normalize_answer  # the scorer's and the reader's names, importable from here too
+from .squad import Example, load_squad
 from .text import plain_for_matplotlib
 
-_PUNCTUATION = frozenset(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-
 DatasetLike = Union[str, "os.PathLike[str]", Dict[str, Any], Sequence["Example"]]
-
-
-@dataclass(frozen=True)
-class Example:
-    """One question about one context, with its gold answers (texts and character offsets)."""
-
-    id: str
-    question: str
-    context: str
-    answers: List[str]
-    answer_starts: List[int] = field(default_factory=list)
-    title: str = ""
-
-
-# ---------------------------------------------------------------------------------------------
-# the scorer
-
-
-def normalize_answer(s: str) -> str:
-    """SQuAD v1.1 normalisation, in the official order, so 'The Calvin cycle.' equals 'calvin cycle'."""
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in _PUNCTUATION)
-    s = _ARTICLES.sub(" ", s)
-    return " ".join(s.split())
-
-
-def _golds_list(golds: Union[str, Sequence[str]]) -> List[str]:
-    return [golds] if isinstance(golds, str) else list(golds)
-
-
-def _em_one(prediction: str, gold: str) -> float:
-    return float(normalize_answer(prediction) == normalize_answer(gold))
-
-
-def _f1_one(prediction: str, gold: str) -> float:
-    pred_tokens = normalize_answer(prediction).split()
-    gold_tokens = normalize_answer(gold).split()
-    same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
-    if same == 0:  # as the official v1.1 scorer: also when both sides normalise to nothing
-        return 0.0
-    precision = 1.0 * same / len(pred_tokens)
-    recall = 1.0 * same / len(gold_tokens)
-    return (2 * precision * recall) / (precision + recall)
-
-
-def _unanswerable(prediction: str) -> float:
-    # No gold answer: v1.1 cannot score this (a max over nothing); SQuAD v2's rule for an
-    # unanswerable question counts only an answer that normalises to "" as right, for EM and F1.
-    return float(normalize_answer(prediction) == "")
-
-
-def exact_match(prediction: str, golds: Union[str, Sequence[str]]) -> float:
-    """Official v1.1 exact match: 1.0 when the normalised prediction equals any normalised gold, else 0.0."""
-    golds = _golds_list(golds)
-    return max(_em_one(prediction, g) for g in golds) if golds else _unanswerable(prediction)
-
-
-def f1(prediction: str, golds: Union[str, Sequence[str]]) -> float:
-    """Official v1.1 token-overlap F1 (0.0 to 1.0) against the best-matching gold answer."""
-    golds = _golds_list(golds)
-    return max(_f1_one(prediction, g) for g in golds) if golds else _unanswerable(prediction)
-
-
-# ---------------------------------------------------------------------------------------------
-# reading SQuAD files
-
-
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise InputError(f"No dataset file at {path}; give the path of a SQuAD v1.1 JSON file.")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
-                         "give a SQuAD v1.1 JSON file.") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text; give a SQuAD v1.1 JSON file saved as UTF-8.") from None
-
-
-def _bad_format(where: str, what: str) -> InputError:
-    return InputError(f"{where} is not in SQuAD v1.1 format ({what}); expected "
-                      '{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers"}]}]}]}.')
-
-
-def load_squad(path_or_dict: Union[str, "os.PathLike[str]", Dict[str, Any]]) -> List[Example]:
-    """Read a SQuAD v1.1 file (or its parsed dict) into a flat list of Examples, in file order."""
-    if isinstance(path_or_dict, dict):
-        doc, where = path_or_dict, "The dataset"
-    elif isinstance(path_or_dict, (str, os.PathLike)):
-        path = Path(path_or_dict)
-        doc, where = _read_json(path), str(path)
-    else:
-        raise InputError(f"Cannot read a dataset from a {type(path_or_dict).__name__}; "
-                         "give a file path or a SQuAD dict.")
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise _bad_format(where, 'no "data" list at the top')
-    examples: List[Example] = []
-    for a, article in enumerate(doc["data"]):
-        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
-            raise _bad_format(where, f'article {a} has no "paragraphs" list')
-        title = str(article.get("title", ""))
-        for p, para in enumerate(article["paragraphs"]):
-            if not isinstance(para, dict) or not isinstance(para.get("context"), str):
-                raise _bad_format(where, f'article {a} paragraph {p} has no "context" text')
-            for q, qa in enumerate(para.get("qas", [])):
-                if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
-                    raise _bad_format(where, f'article {a} paragraph {p} question {q} has no "question" text')
-                golds = qa.get("answers", [])
-                if not isinstance(golds, list) or not all(isinstance(g, dict) and "text" in g for g in golds):
-                    raise _bad_format(where, f'question {qa.get("id", q)!r} has answers without "text"')
-                examples.append(Example(
-                    id=str(qa.get("id", f"{a}-{p}-{q}")),
-                    question=qa["question"],
-                    context=para["context"],
-                    answers=[str(g["text"]) for g in golds],
-                    answer_starts=[int(g.get("answer_start", -1)) for g in golds],
-                    title=title,
-                ))
-    return examples
 
 
 def _examples_and_name(dataset: DatasetLike) -> "tuple[List[Example], str]":
@@ -421,3 +297,7 @@ def cli_eval(reader: Any, data_path: str, as_json: bool, *, top_k: int = 1, prog
     if as_json:
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
     return f"{report.table()}\n\n{report}"
+
+
+__all__ = ["EvalReport", "evaluate", "cli_eval", "Example", "load_squad", "exact_match", "f1", "normalize_answer",
+           "DatasetLike"]

@@ -75,6 +75,13 @@ class Span:
         return " · ".join(parts)
 
 
+def milliseconds(ms: float) -> str:
+    """Milliseconds as the kit prints them everywhere: 0.8 ms, 32.4 ms, 378 ms, 2,640 ms; n/a if unknown."""
+    if ms is None or ms != ms:
+        return "n/a"
+    return f"{ms:.1f} ms" if abs(ms) < 100 else f"{ms:,.0f} ms"
+
+
 def percent(p: float) -> str:
     """A probability as a percentage that stays informative when tiny: 81.2%, 0.035%; n/a if unknown."""
     if p is None or p != p:  # NaN: a server reports no probability
@@ -322,7 +329,7 @@ def timings_text(timings: Mapping[str, float]) -> str:
     """'tokenize 1.2 ms · engine 30.4 ms · decode 0.8 ms · total 32.4 ms' from seconds."""
     order = [k for k in ("tokenize", "engine", "decode", "total") if k in timings]
     order += [k for k in timings if k not in order]
-    return " · ".join(f"{k} {timings[k] * 1000:.1f} ms" for k in order)
+    return " · ".join(f"{k} {milliseconds(timings[k] * 1000)}" for k in order)
 
 
 def table_html(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:

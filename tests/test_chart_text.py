@@ -19,6 +19,7 @@ from matplotlib.text import Text  # noqa: E402
 import qa_kit  # noqa: E402
 from qa_kit import charts  # noqa: E402
 from qa_kit.evaluate import Example, _shorten, evaluate  # noqa: E402
+from qa_kit.render import percent  # noqa: E402
 from qa_kit.text import one_line, plain_for_matplotlib  # noqa: E402
 from conftest import SHORT, TINY  # noqa: E402
 
@@ -106,7 +107,7 @@ def test_questions_chart_shows_questions_and_answers_literally(reader):
     shown = drawn(charts.questions_chart(results))
     for i, a in enumerate(results, 1):
         assert f"Q{i}. {one_line(a.question, 34)}" in shown
-        assert f" {one_line(a.best.text, 28)}" in shown
+        assert f" {one_line(a.best.text, 28)} ({percent(a.best.probability)})" in shown
 
 
 def test_eval_chart_shows_questions_predictions_and_names_literally(reader):

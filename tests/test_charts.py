@@ -32,7 +32,7 @@ def test_topk_chart_has_one_bar_per_answer_labelled_with_score(answers):
         text = " ".join(a.text.split())
         assert tick == f"{a.rank}. {text}" if len(text) <= 36 else tick.startswith(f"{a.rank}. {text[:34]}")
     notes = [t.get_text() for t in ax.texts]
-    assert notes == [f" p {percent(a.probability)} · score {a.score:.2f}" for a in answers]
+    assert notes == [f" {percent(a.probability)} · score {a.score:.2f}" for a in answers]
     assert "random weights" in fig._suptitle.get_text()  # the warning is on the figure
     assert fig.to_png().startswith(PNG)
 
@@ -81,12 +81,13 @@ def test_logits_chart_refuses_an_unknown_axis(answers):
 
 def comparison_frame():
     rows = [
-        ("q1", 0, "dense", "1742", 1.0, 9.0, 100.0),
-        ("q1", 0, "sparse", "1742.", 1.0, 7.0, 20.0),  # same answer once normalised
-        ("q2", 1, "dense", "Breton fishermen", 1.0, 8.0, 120.0),
-        ("q2", 1, "sparse", "Yves", 1.0, 5.0, 30.0),
+        ("q1", 0, "dense", "1742", 1.0, 9.0, 0.8, 100.0),
+        ("q1", 0, "sparse", "1742.", 1.0, 7.0, 0.5, 20.0),  # same answer once normalised
+        ("q2", 1, "dense", "Breton fishermen", 1.0, 8.0, 0.6, 120.0),
+        ("q2", 1, "sparse", "Yves", 1.0, 5.0, 0.3, 30.0),
     ]
-    frame = pd.DataFrame(rows, columns=["question", "question_index", "model", "answer", "rank", "score", "milliseconds"])
+    frame = pd.DataFrame(rows, columns=["question", "question_index", "model", "answer", "rank", "score", "probability",
+                                        "milliseconds"])
     frame["error"] = None
     frame["tokenize_ms"], frame["engine_ms"], frame["decode_ms"] = 1.0, frame["milliseconds"] - 3.0, 2.0
     failed = {"question": ["q1", "q2"], "question_index": [0, 1], "model": ["broken"] * 2, "error": ["SourceError: offline"] * 2}
@@ -106,11 +107,13 @@ def test_comparison_chart_has_a_bar_per_model_in_each_panel():
     for ax in fig.axes:
         assert len(ax.patches) == 3
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["dense", "sparse", "broken"]
-    assert [p.get_width() for p in fig.axes[1].patches] == pytest.approx([8.5, 6.0, 0.0])  # mean scores
+    assert [p.get_width() for p in fig.axes[1].patches] == pytest.approx([0.7, 0.4, 0.0])  # mean probability
+    assert "score" not in fig.axes[1].get_title()  # raw logit sums of different models do not compare
     assert [p.get_width() for p in fig.axes[2].patches] == pytest.approx([110.0, 25.0, 0.0])  # mean latency
     labels = [t.get_text().strip() for t in fig.axes[2].texts]
-    assert labels == ["110 ms", "25 ms", "error"]
-    assert [t.get_text().strip() for t in fig.axes[0].texts] == ["50%", "50%", "error"]
+    assert labels == ["110 ms", "25.0 ms", "error"]
+    assert [t.get_text().strip() for t in fig.axes[0].texts] == ["50% of 2 questions"] * 2 + ["error"]
+    assert [t.get_text().strip() for t in fig.axes[1].texts] == ["70.0%", "40.0%", "error"]
     assert fig.to_png().startswith(PNG)
 
 
@@ -156,7 +159,28 @@ def test_answers_without_probabilities_or_logits_still_chart(answers):
     served.windows = []
     fig = topk_chart(served)
     assert [p.get_width() for p in fig.axes[0].patches] == [0.0]
-    assert fig.axes[0].texts[0].get_text().startswith(" p n/a · score")
+    assert fig.axes[0].texts[0].get_text().startswith(" n/a · score")
     empty = logits_chart(served)
     assert not empty.axes[2].patches and "no logits" in empty.axes[0].texts[0].get_text()
     assert fig.to_png().startswith(PNG) and empty.to_png().startswith(PNG)
+
+
+def test_a_chart_draws_for_the_dark_theme_in_light_ink_and_comes_back_unchanged(answers):
+    import io
+
+    from PIL import Image
+
+    fig = topk_chart(answers)
+    fig.to_png()  # constrained layout settles on the first drawing
+    light = fig.to_png()
+    dark = Image.open(io.BytesIO(fig.to_png(theme="dark"))).convert("RGBA")
+    assert dark.getpixel((2, 2))[3] == 0  # a clear background: the page's own colour shows
+    inked = [p for p in dark.getdata() if p[3] > 200 and min(p[:3]) > 180]  # opaque light-grey ink
+    assert len(inked) > 200
+    shown = Image.open(io.BytesIO(light)).convert("RGB")
+    assert shown.getpixel((2, 2)) == (255, 255, 255)
+    assert fig.to_png() == light  # the dark drawing changed nothing for the next light one
+    page = fig.to_html()
+    assert page.count("<img") == 2 and 'data-jp-theme-light="false"' in page
+    with pytest.raises(ValueError, match="theme"):
+        fig.to_png(theme="sepia")

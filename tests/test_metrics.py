@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from qa_kit.evaluate import exact_match, f1, normalize_answer
+from qa_kit.metrics import exact_match, f1, normalize_answer
 
 
 # ---------------------------------------------------------------------------------------------

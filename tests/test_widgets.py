@@ -55,6 +55,17 @@ def enter(app, question: str) -> None:
     app.question._handle_string_msg(app.question, {"event": "submit"}, [])
 
 
+def assert_chart_in_both_themes(chart_html: str) -> None:
+    """The chart widget holds a light and a dark PNG, and the style that shows one per theme."""
+    import base64
+
+    images = dict(re.findall(r'class="qa-kit-chart-(light|dark)"[^>]*src="data:image/png;base64,([^"]+)"', chart_html))
+    assert set(images) == {"light", "dark"}
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images.values())
+    assert images["light"] != images["dark"]
+    assert 'body[data-jp-theme-light="false"] .qa-kit-chart-dark{display:inline}' in chart_html
+
+
 def total_builds() -> int:
     return sum(engines.builds.values())
 
@@ -70,7 +81,7 @@ def test_ask_shows_the_readers_top_answer_highlighted_with_the_warning(explorer,
     assert html.escape(qa_kit.reader.RANDOM_WEIGHTS_NOTE, quote=False) in explorer.result.value
     assert body_rows(explorer.table.value) == 3
     assert html.escape(direct.best.text, quote=False) in explorer.table.value
-    assert bytes(explorer.chart.value).startswith(b"\x89PNG")
+    assert_chart_in_both_themes(explorer.chart.value)
     assert "qa-kit-status-done" in explorer.status.value
     assert not explorer.busy and not explorer.ask_button.disabled
 
@@ -201,7 +212,7 @@ def test_ask_all_answers_every_line(explorer, reader):
         assert f"Q{i}" in explorer.result.value
     assert body_rows(explorer.table.value) == 2 * len(asked)
     assert "qa-kit-warning" in explorer.result.value
-    assert bytes(explorer.chart.value).startswith(b"\x89PNG")
+    assert_chart_in_both_themes(explorer.chart.value)
 
 
 def test_compare_two_models_shows_both(explorer, monkeypatch):
@@ -235,7 +246,7 @@ def test_compare_two_models_shows_both(explorer, monkeypatch):
     assert body_rows(explorer.table.value) == 2 * 2 * explorer.top_k.value
     assert "qa-kit-warning" in explorer.result.value
     assert "qa-kit-status-done" in explorer.status.value
-    assert bytes(explorer.chart.value).startswith(b"\x89PNG")
+    assert_chart_in_both_themes(explorer.chart.value)
 
 
 def test_compare_keeps_working_models_when_one_fails(explorer):

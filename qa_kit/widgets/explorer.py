@@ -36,7 +36,7 @@ from ..render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, no
 from ..results import Answers
 from ..sources import default_model, network_timeout, sample_questions, sample_texts, source_kind
 from .parts import (DEDUPE_SECONDS, ENGINE_LABELS, FULL_WIDTH, MAX_MESSAGE, MUTED, NEIGHBOURHOOD, OWN_TEXT,
-                    SAMPLE_QUESTIONS, WIDE_LABEL, frame_html, in_kernel, lines, png, scroll, short_message,
+                    SAMPLE_QUESTIONS, WIDE_LABEL, chart_html, frame_html, in_kernel, lines, scroll, short_message,
                     status_html, table_wrap)
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class Explorer:
         self.status = w.HTML(layout=FULL_WIDTH)
         self.result = w.HTML(layout=FULL_WIDTH)
         self.table = w.HTML(layout=FULL_WIDTH)
-        self.chart = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
+        self.chart = w.HTML(layout=w.Layout(max_width="100%", display="none"))  # drawn for the page's theme
         ask_tab = w.VBox([w.HBox([self.question, self.ask_button], layout=FULL_WIDTH)])
         list_tab = w.VBox([self.questions, self.ask_all_button])
         compare_tab = w.VBox([
@@ -408,7 +408,7 @@ class Explorer:
     def _show(self, result_html: str, table_html: str, figure: Any) -> None:
         """Put a job's answer, table and chart on screen (fresh: no longer greyed)."""
         self.result.value, self.table.value = result_html, table_html
-        self.chart.value = png(figure)
+        self.chart.value = chart_html(figure)
         self.chart.layout.display = None
         self._stale = False
 

@@ -54,7 +54,7 @@ def short_message(error: BaseException, malformed: str = "The model source is ma
 
 
 def png(figure: Any) -> bytes:
-    """A matplotlib Figure as PNG bytes (for an ipywidgets Image, which needs no kernel)."""
+    """A matplotlib Figure as PNG bytes, light theme."""
     if hasattr(figure, "to_png"):
         return figure.to_png()
     import io
@@ -62,6 +62,16 @@ def png(figure: Any) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, facecolor="white")
     return buffer.getvalue()
+
+
+def chart_html(figure: Any) -> str:
+    """A chart as HTML that follows JupyterLab's light or dark theme (a kit Chart), else a light PNG."""
+    if hasattr(figure, "to_html"):
+        return figure.to_html()
+    import base64
+
+    data = base64.b64encode(png(figure)).decode("ascii")
+    return f'<img style="max-width:100%;height:auto" alt="chart" src="data:image/png;base64,{data}">'
 
 
 def frame_html(frame: Any) -> str:
