@@ -175,7 +175,7 @@ def test_a_warm_load_does_not_hash_again(tmp_path, fresh_cache, monkeypatch):
 
 
 def test_repos_and_stubs_with_one_name_get_separate_folders():
-    from qa_kit.sources import _folder_for
+    from qa_kit.network import folder_for as _folder_for
     from qa_kit.stubs import catalog
 
     assert _folder_for("alice/x") != _folder_for("bob/x")

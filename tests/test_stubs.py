@@ -504,12 +504,12 @@ def test_catalog_refuses_inconsistent_network_and_hub_columns(tmp_path, monkeypa
 
 def _failing_zoo(monkeypatch, error: BaseException) -> None:
     """Make every SparseZoo call fail with `error`, as the client (or the time limit) would."""
-    from qa_kit import sources
+    from qa_kit import zoo
 
     def fail(work, timeout, what):
         raise error
 
-    monkeypatch.setattr(sources, "run_with_timeout", fail)
+    monkeypatch.setattr(zoo, "run_with_timeout", fail)
 
 
 @pytest.mark.parametrize("row", ZOO_HUB_ROWS, ids=[r.name for r in ZOO_HUB_ROWS])
