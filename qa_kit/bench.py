@@ -553,9 +553,9 @@ def server_scaling(model: Optional[str] = None, *, servers: int = 2, context: Un
     """Questions per second on one DeepSparse server against `servers` of them, one core each, here.
 
     Starts the servers (the `server` extra), asks the question set through each arrangement with
-    qa_kit.server.throughput (threads, two requests in flight per server), and stops them again.
+    qa_kit.scale.throughput (threads, two requests in flight per server), and stops them again.
     """
-    from . import server
+    from . import scale, server
     from .sources import default_model
 
     if not isinstance(servers, int) or servers < 2:
@@ -567,7 +567,7 @@ def server_scaling(model: Optional[str] = None, *, servers: int = 2, context: Un
         for _ in range(servers):
             started.append(server.serve(model or default_model(), port=server.free_port(), blocking=False,
                                         sequence_length=sequence_length, doc_stride=doc_stride, num_cores=1))
-        return server.throughput([p.url for p in started], asked, text)
+        return scale.throughput([p.url for p in started], asked, text)
     finally:
         for process in started:
             server.stop(process)
@@ -629,7 +629,7 @@ def sparsity_sweep(
     """
     from . import engines as engine_module
     from .metrics import f1 as squad_f1
-    from .reader import load_tokenizer
+    from .model_folder import load_tokenizer
     from .reading import decode, encode
     from .sources import cache_dir, default_model, resolve
 

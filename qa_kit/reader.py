@@ -6,81 +6,28 @@ runs three timed stages: tokenize into windows, run the engine, decode the answe
 """
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
-from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .cores import Cores, CoresLike, resolve_cores
 from .engines import Engine, check_engine_name, get_engine
-from .errors import InputError, SourceError, whole_number
+from .errors import InputError, whole_number
 from dataclasses import dataclass, replace
 
 from .ranking import rank_windows
+from .model_folder import RANDOM_WEIGHTS_NOTE, load_tokenizer, model_config, model_window, says_random_weights
 from .reading import attach_logits, check_lengths, decode, encode
 from .results import Answer, Answers
 from .sources import ResolvedModel, resolve
-from .text import one_line
 
-DEFAULT_SEQUENCE_LENGTH, DEFAULT_DOC_STRIDE = 384, 128
 FAST_READ_TOKENS = 1536  # fast reading's default budget: 4 windows of 384 tokens, 8 of 192
 FAST_READ_MOST = 0.5  # an unsure fast reading reads on, but never past this share of the windows
 KEEP_LOGITS_WINDOWS = 1000  # past this many windows, answers keep no logits unless asked (keep_logits=True)
 PROGRESS_WINDOWS = 256  # past this many windows to read, a progress bar shows
 PROGRESS_CHUNK = 64  # windows per engine call while a progress bar shows
-RANDOM_WEIGHTS_NOTE = "this model has random weights: its answers mean nothing (it exists to test the kit)"
-
-
-_importing = threading.Lock()  # transformers' lazy imports fail when two threads import at once
-
-
-def load_tokenizer(model_dir: Path):
-    """The model's own fast tokenizer (offsets are needed to map tokens back to characters)."""
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    with _importing:
-        from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), use_fast=True, local_files_only=True)
-    except Exception as error:
-        raise SourceError(f"Could not load the tokenizer in {model_dir}: {error}".strip()) from error
-    if not tokenizer.is_fast:
-        raise SourceError(f"The tokenizer in {model_dir} is not a fast tokenizer: save tokenizer.json beside the model.")
-    return tokenizer
-
-
-def model_config(model_dir: Path) -> dict:
-    """The model folder's config.json (the kit reads its window and random-weights flag from it)."""
-    path = Path(model_dir) / "config.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise SourceError(f"{path} is not readable JSON ({one_line(error, 120)}): save the model's config.json again.") from None
-    if not isinstance(config, dict) or not isinstance(config.get("qa_kit_defaults", {}), dict):
-        raise SourceError(f"{path} must hold a JSON object (with qa_kit_defaults an object, if any): save the model's config again.")
-    return config
-
-
-def _whole_number(config: dict, key: str, default: int) -> int:
-    value = config.get("qa_kit_defaults", {}).get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SourceError(f"config.json's qa_kit_defaults.{key} is {value!r}, not a whole number of tokens: fix or remove it.")
-    return value
-
-
-def model_window(config: dict, sequence_length: Optional[int] = None,
-                 doc_stride: Optional[int] = None) -> Tuple[int, int]:
-    """The window to read with: what the caller gave, else what the model's config.json asks for
-    under "qa_kit_defaults" (demo-minilm was trained on short windows), else 384 and 128."""
-    if sequence_length is None:
-        sequence_length = _whole_number(config, "sequence_length", DEFAULT_SEQUENCE_LENGTH)
-    if doc_stride is None:
-        doc_stride = _whole_number(config, "doc_stride", DEFAULT_DOC_STRIDE)
-    return check_lengths(sequence_length, doc_stride)
 
 
 def fast_window_count(sequence_length: int) -> int:
@@ -174,7 +121,7 @@ class Reader:
         self.doc_stride = doc_stride
         self.max_answer_length = max_answer_length
         self.n_best_size = n_best_size
-        self.random_weights = bool(config.get("qa_kit_random_weights", False))
+        self.random_weights = says_random_weights(config)
         # fast reading reads on while the best answer scores below this (None: never reads on); a
         # model's own score was calibrated at its own window, and raw scores shift with the window
         confident = config.get("qa_kit_defaults", {}).get("fast_confident_score")

@@ -16,7 +16,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import InputError, whole_number
+from .errors import InputError
+from .model_folder import check_lengths
 from .results import Answer, Window
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -67,19 +68,6 @@ def check_string(name: str, value: str) -> None:
             f"The {name} holds a character that is not valid Unicode (a lone surrogate, {lone.group()!r}, at "
             f"position {lone.start()}), as bytes decoded with errors='surrogateescape' give: decode the text "
             "as UTF-8 (errors='replace' if need be) and ask again.")
-
-
-def check_lengths(sequence_length: int, doc_stride: int) -> Tuple[int, int]:
-    """Validate window arguments that do not depend on the question; return them as ints."""
-    sequence_length = whole_number(sequence_length, "sequence_length", 1)
-    if sequence_length < 16:
-        raise InputError(f"sequence_length={sequence_length!r} is too small: use 16 or more (384 is usual).")
-    if sequence_length > 512:
-        raise InputError(f"sequence_length={sequence_length} is over 512, the most BERT-style models can read.")
-    doc_stride = whole_number(doc_stride, "doc_stride", 0)
-    if doc_stride >= sequence_length:
-        raise InputError(f"doc_stride={doc_stride} must be smaller than sequence_length={sequence_length} (128 for 384 is usual).")
-    return sequence_length, doc_stride
 
 
 def encode(tokenizer, question: str, context: str, sequence_length: int, doc_stride: int,

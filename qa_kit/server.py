@@ -1,4 +1,4 @@
-"""Servers: ask a running DeepSparse server from the kit, start one for any model, fan out over several.
+"""Servers: ask a running DeepSparse server from the kit, start one for any model (qa_kit.scale fans out over several).
 
 DeepSparse's own server (`deepsparse.server`, FastAPI + uvicorn, from deepsparse[server]) answers
 question answering at POST /v2/models/<endpoint name>/infer with JSON `{"question", "context"}`
@@ -18,7 +18,6 @@ import itertools
 import json
 import math
 import os
-import queue
 import shutil
 import signal
 import socket
@@ -27,10 +26,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from .errors import EngineError, InputError, SourceError, positive_seconds, whole_number
+from .model_folder import says_random_weights
 from .reading import check_lengths, check_text
 from .results import Answer, Answers
 from .text import one_line
@@ -374,7 +374,7 @@ class ServerReader:
         note = TOP_ONLY_NOTE if top_k == 1 else f"top_k={top_k} was asked, but {TOP_ONLY_NOTE}"
         warning = None
         if self.random_weights:
-            from .reader import RANDOM_WEIGHTS_NOTE
+            from .model_folder import RANDOM_WEIGHTS_NOTE
 
             warning = RANDOM_WEIGHTS_NOTE
         done = time.perf_counter()
@@ -467,7 +467,7 @@ def _says_random_weights(model_path: str) -> bool:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return bool(isinstance(config, dict) and config.get("qa_kit_random_weights", False))
+    return isinstance(config, dict) and says_random_weights(config)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,7 +552,7 @@ def serve(
     also stopped when Python exits). On Linux the server is also sent SIGTERM if this process
     dies, even by SIGKILL (when started from the main thread).
     """
-    from .reader import model_config, model_window
+    from .model_folder import model_config, model_window
     from .sources import resolve
 
     if num_cores is not None:  # checked before anything starts: the server would print a traceback
@@ -713,122 +713,6 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
 def _stop_all() -> None:
     for process in list(_started):
         stop(process, timeout=5.0)
-
-
-# ---------------------------------------------------------------------------------------------
-# Fan-out: many questions over several servers at once
-
-
-def _as_reader(item: Any, timeout: Timeout = None) -> Any:
-    if isinstance(item, str):
-        return ServerReader(item, timeout=timeout)
-    if not hasattr(item, "ask"):
-        raise InputError(f"{item!r} is neither a server URL nor a reader: give URLs like http://127.0.0.1:5543 or readers.")
-    return item
-
-
-def fan_out_each(
-    readers_or_urls: Sequence[Any],
-    questions: Sequence[str],
-    context: Union[str, Sequence[str]],
-    top_k: int = 1,
-    max_workers: Optional[int] = None,
-    timeout: Timeout = None,
-    *,
-    stop_on_error: bool = False,
-    on_done: Optional[Callable[[int], None]] = None,
-) -> List[Tuple[Optional[Answers], Optional[BaseException]]]:
-    """Ask many questions over several servers (or readers) at once: (answers, error) per question, in order.
-
-    `context` is one text for all questions or one per question. Threads share the work: each is
-    tied to one server and takes the next unasked question, so a faster server takes more. Threads,
-    never forked processes: DeepSparse hangs in fork pools. A failed question keeps its error and
-    the others go on, unless `stop_on_error` (then unasked questions get neither). `on_done(i)`
-    is called, from a worker thread, as question i finishes.
-    """
-    readers = [_as_reader(r, timeout) for r in readers_or_urls]
-    if not readers:
-        raise InputError("fan_out needs at least one server URL or reader.")
-    questions = list(questions)
-    contexts = [context] * len(questions) if isinstance(context, str) else list(context)
-    if len(contexts) != len(questions):
-        raise InputError(f"{len(questions)} questions but {len(contexts)} contexts: give one context, or one per question.")
-    workers = max_workers or 2 * len(readers)  # two in flight per server: one runs while the next travels
-    if workers < 1:
-        raise InputError(f"max_workers={max_workers!r} must be 1 or more.")
-    todo: "queue.Queue[int]" = queue.Queue()
-    for i in range(len(questions)):
-        todo.put(i)
-    results: List[Tuple[Optional[Answers], Optional[BaseException]]] = [(None, None)] * len(questions)
-    stopped = threading.Event()
-
-    def work(reader: Any) -> None:
-        while not stopped.is_set():
-            try:
-                i = todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                results[i] = (reader.ask(questions[i], contexts[i], top_k=top_k), None)
-            except BaseException as error:  # handed to the caller with its question
-                results[i] = (None, error)
-                if stop_on_error:
-                    stopped.set()
-            if on_done is not None:
-                on_done(i)
-
-    threads = [threading.Thread(target=work, args=(readers[n % len(readers)],), daemon=True, name=f"qa-kit fan-out {n}")
-               for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def fan_out(
-    readers_or_urls: Sequence[Any],
-    questions: Sequence[str],
-    context: Union[str, Sequence[str]],
-    top_k: int = 1,
-    max_workers: Optional[int] = None,
-    timeout: Timeout = None,
-) -> List[Answers]:
-    """fan_out_each for when every question must be answered: the answers in question order.
-
-    The first error stops the run, and the error of the earliest failed question is raised.
-    """
-    results = fan_out_each(readers_or_urls, questions, context, top_k, max_workers, timeout, stop_on_error=True)
-    for answers, error in results:
-        if error is not None:
-            raise error
-    return [answers for answers, _ in results]  # type: ignore[misc]
-
-
-def throughput(urls: Sequence[str], questions: Sequence[str], context: Union[str, Sequence[str]],
-               timeout: Timeout = None) -> Dict[str, float]:
-    """Questions per second on the first server alone, then on all of them together (after a warm-up)."""
-    readers = [_as_reader(u, timeout) for u in urls]
-    if not readers or not questions:
-        raise InputError("throughput needs at least one server URL and one question.")
-    first_context = context if isinstance(context, str) else context[0]
-    for reader in readers:
-        reader.ask(questions[0], first_context)  # warm-up: first requests pay for connections and caches
-
-    def rate(group: List[Any]) -> Tuple[float, float]:
-        began = time.perf_counter()
-        fan_out(group, questions, context)
-        seconds = time.perf_counter() - began
-        return len(questions) / seconds, seconds
-
-    one_qps, one_seconds = rate(readers[:1])
-    all_qps, all_seconds = rate(readers)
-    return {
-        "servers": len(readers), "questions": len(questions),
-        "one_server_qps": one_qps, "one_server_seconds": one_seconds,
-        "all_servers_qps": all_qps, "all_servers_seconds": all_seconds,
-        "speedup": all_qps / one_qps,
-    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def calibration_feeds(model_dir: Path, texts: Optional[Sequence[str]], windows: 
     `texts` are strings or paths of UTF-8 text files; None means the kit's sample texts.
     Windows have the model's own length and stride, one question per window in turn.
     """
-    from .reader import load_tokenizer, model_config, model_window
+    from .model_folder import load_tokenizer, model_config, model_window
     from .reading import check_text
     from .sources import sample_questions, sample_texts
 
