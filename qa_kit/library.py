@@ -87,11 +87,15 @@ class Library:
         self.report: Optional[IndexReport] = None
 
     def _check_outside(self) -> None:
-        """The index may not be one of the documents (nothing in the user's files is written)."""
+        """The index may not be one of the documents, nor inside their folders (the library never writes there)."""
         target = self.path.resolve()
         for source in self.sources:
-            if target == source.resolve():
+            real = source.resolve()
+            if target == real:
                 raise InputError(f"The index path {self.path} is one of the documents: give the index another file name.")
+            if real.is_dir() and real in target.parents:
+                raise InputError(f"The index path {self.path} is inside the documents' folder {source}, where the library "
+                                 "never writes: give a path outside it (or none, for the kit's cache).")
 
     @property
     def encoder(self) -> Any:
