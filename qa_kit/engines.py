@@ -32,7 +32,7 @@ _lock = threading.Lock()
 _stderr_lock = threading.Lock()
 log = logging.getLogger("qa_kit.engines")
 
-_ONNX_INT_TYPES = {6: np.int32, 7: np.int64}  # onnx.TensorProto.INT32 / INT64
+ONNX_INT_TYPES = {6: np.int32, 7: np.int64}  # onnx.TensorProto.INT32 / INT64
 
 
 def graph_io(onnx_path: Path) -> Tuple[List[Tuple[str, type]], List[str]]:
@@ -46,7 +46,7 @@ def graph_io(onnx_path: Path) -> Tuple[List[Tuple[str, type]], List[str]]:
                           f"{CLEAR_HINT}.") from None
     weights = {init.name for init in model.graph.initializer}
     inputs = [
-        (i.name, _ONNX_INT_TYPES.get(i.type.tensor_type.elem_type, np.int64))
+        (i.name, ONNX_INT_TYPES.get(i.type.tensor_type.elem_type, np.int64))
         for i in model.graph.input if i.name not in weights
     ]
     return inputs, [o.name for o in model.graph.output]

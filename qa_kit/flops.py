@@ -138,7 +138,7 @@ def _run_for_shapes(model, names: Sequence[str], batch: int, sequence_length: in
     import onnx
     import onnxruntime
 
-    from .engines import _ONNX_INT_TYPES
+    from .engines import ONNX_INT_TYPES
 
     weights = {init.name for init in model.graph.initializer}
     existing = {o.name for o in model.graph.output}
@@ -151,7 +151,7 @@ def _run_for_shapes(model, names: Sequence[str], batch: int, sequence_length: in
             continue
         tensor = graph_input.type.tensor_type
         shape = [d.dim_value for d in tensor.shape.dim]
-        dtype = _ONNX_INT_TYPES.get(tensor.elem_type, np.float32)
+        dtype = ONNX_INT_TYPES.get(tensor.elem_type, np.float32)
         feeds[graph_input.name] = np.ones(shape, dtype=dtype) if dtype is not np.float32 else np.zeros(shape, np.float32)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
