@@ -266,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--timeout", type=float, help="seconds to wait on the network before giving up (default 10)")
     export.set_defaults(run=cmd_export)
 
+    from .cli_library import add_library_command
+
+    add_library_command(command("library", help="ask your documents: index a folder, ask it, measure it"), HelpFormatter, _show_help)
+
     cache = command("cache", help="list the model cache's entries and sizes, or clear it")
     cache.add_argument("cache_command", nargs="?", choices=["list", "clear"], default="list",
                        help="list (the default) or clear: delete every cached copy and download")

@@ -18,7 +18,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
 
 from .cache import cache_dir
 from .errors import InputError, whole_number
@@ -116,8 +116,10 @@ class Library:
             self._reader = load(self._reader or default_model())
         return self._reader
 
-    def index(self, progress: bool = True) -> IndexReport:
-        """Bring the index up to date with the files: new and changed ones in, deleted ones out."""
+    def index(self, progress: bool = True, on_file: Optional[Callable[[int, int, str], None]] = None) -> IndexReport:
+        """Bring the index up to date with the files: new and changed ones in, deleted ones out.
+
+        A progress bar shows with `progress`; `on_file(done, total, path)` is told before each file."""
         from .documents.parse import ParseError, check_size, find_files, passages, read_document
 
         began = time.perf_counter()
@@ -133,7 +135,9 @@ class Library:
             gone = [p for p in self.store.hashes() if p not in current]
             self.store.drop(gone)
             report.dropped.extend(gone)
-            for key, path in _progress(list(current.items()), progress):
+            for done, (key, path) in enumerate(_progress(list(current.items()), progress)):
+                if on_file is not None:
+                    on_file(done, len(current), key)
                 try:
                     size = check_size(path, self.max_bytes)
                     digest = hashlib.sha256(path.read_bytes()).hexdigest()
