@@ -264,7 +264,7 @@ def _bench_model(model: str, context: str, questions: List[Question], engines: S
                  warmup: int, max_windows: Optional[int], sequence_length: Optional[int], doc_stride: Optional[int], long_questions: int,
                  long_repeats: int, compile_check: bool, progress: bool,
                  num_cores: Optional[int] = None, confident_score: Optional[float] = None) -> Tuple[dict, List[dict]]:
-    from . import load
+    from .reader import load
     from .flops import count_flops
     from .reader import check_confident_score
 
