@@ -24,8 +24,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
-from .render import milliseconds, percent
-from .text import one_line, plain_for_matplotlib
+from .text import milliseconds, one_line, percent, plain_for_matplotlib
 
 STAGES = ("tokenize", "engine", "decode")
 STAGE_COLORS = {"tokenize": "#60a5fa", "engine": "#f59e0b", "decode": "#34d399", "total": "#9ca3af"}

@@ -52,7 +52,7 @@ def _score_or_off(text: str) -> float:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import cli_bench
+    from .cli_bench import cli_bench
 
     print(cli_bench(args.model, args.context_file, as_json=args.json, repeats=args.repeats,
                     num_cores=args.num_cores, progress=not args.json, servers=args.servers,

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 from .errors import InputError, QAKitError, whole_number
 from .reading import check_string, check_text
-from .text import one_line
+from .text import one_line, percent, score_text
 
 
 def _read_context(args: argparse.Namespace) -> str:
@@ -116,10 +116,14 @@ def _print_answers(reader, answers, as_json: bool, load_seconds: float, *, inden
     if not answers:
         print("No answer: no span of the context qualified.")
     for a in answers:
-        print(f"{a.rank}. {a.text!r}  [{a.start}:{a.end}]  score={a.score:.3f}  probability={a.probability:.3f}")
+        print(f"{a.rank}. {a.text!r}  [{a.start}:{a.end}]  score {score_text(a.score)}  probability {percent(a.probability)}")
     t, n = answers.timings, len(answers.windows)
     window = f" of {reader.sequence_length}/{reader.doc_stride} tokens" if hasattr(reader, "doc_stride") else ""
-    cores = f" on {reader.cores}" if hasattr(reader, "cores") else ""
+    cores = getattr(reader, "cores", None)
+    if cores is not None and warn and cores.reason == "auto" and cores.count < cores.available:
+        print(f"note: {cores.count} of {cores.available} cores, as other work is using {cores.busy:.1f} of them "
+              "(--cores N to choose).", file=sys.stderr)
+    cores = f" on {cores.count} of {cores.available} cores" if cores is not None else ""
     print(f"time: tokenize {t['tokenize'] * 1000:.1f} ms, engine {t['engine'] * 1000:.1f} ms, "
           f"decode {t['decode'] * 1000:.1f} ms, total {t['total'] * 1000:.1f} ms "
           f"({n} window{'s' if n != 1 else ''}{window}, {answers.engine}{cores}; model loaded in {load_seconds:.1f} s)")

@@ -242,13 +242,16 @@ def get_engine(
     """A compiled engine for this model folder, built on first use and cached for the process.
 
     `num_cores`: a whole number, "all", or "auto" (the default, see qa_kit.cores): the cores that
-    no other work is using now.
+    no other work is using now, or the cores of this model's engine compiled already.
     """
     check_engine_name(engine)
     batch_size = whole_number(batch_size or DEFAULT_BATCH[engine], "batch_size")
     cores = num_cores if isinstance(num_cores, Cores) else resolve_cores(num_cores)
     key = (str(Path(model_dir).resolve()), engine, sequence_length, batch_size, cores.count)
     with _lock:  # two threads asking at once must not compile twice
+        if key not in _cache and cores.reason == "auto":
+            # "auto" takes a compiled engine of this model on other cores over seconds of compiling
+            key = next((k for k in reversed(list(_cache)) if k[:4] == key[:4]), key)
         if key not in _cache:
             _cache[key] = _CLASSES[engine](Path(model_dir), sequence_length, batch_size, cores)
         return _cache[key]

@@ -132,6 +132,7 @@ class Reader:
         self.tokenizer = load_tokenizer(self.model_dir)
         self._tokenizing = threading.Lock()
         self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, self.cores)
+        self.cores = self.engine.cores  # auto may reuse an engine compiled on other cores
 
     @property
     def name(self) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import InputError
+from .text import milliseconds, percent, score_text  # re-exported: the formats are the views' too
 
 # (background, stripe) pairs: light backgrounds under dark text, stripes strong enough on either.
 PALETTE: Tuple[Tuple[str, str], ...] = (
@@ -68,27 +69,11 @@ class Span:
         if self.rank is not None:
             parts.append(f"rank {self.rank}")
         if self.score is not None:
-            parts.append(f"score {self.score:.3f}")
+            parts.append(f"score {score_text(self.score)}")
         if self.probability is not None and self.probability == self.probability:  # not NaN
             parts.append(f"p {percent(self.probability)}")
         parts.append(f"chars {self.start}-{self.end}")
         return " · ".join(parts)
-
-
-def milliseconds(ms: float) -> str:
-    """Milliseconds as the kit prints them everywhere: 0.8 ms, 32.4 ms, 378 ms, 2,640 ms; n/a if unknown."""
-    if ms is None or ms != ms:
-        return "n/a"
-    return f"{ms:.1f} ms" if abs(ms) < 100 else f"{ms:,.0f} ms"
-
-
-def percent(p: float) -> str:
-    """A probability as a percentage that stays informative when tiny: 81.2%, 0.035%; n/a if unknown."""
-    if p is None or p != p:  # NaN: a server reports no probability
-        return "n/a"
-    if p == 0 or abs(p) >= 0.001:
-        return f"{p:.1%}"
-    return f"{p * 100:.2g}%" if abs(p) >= 1e-5 else "<0.001%"
 
 
 def _field(item: Any, name: str) -> Any:
@@ -332,6 +317,58 @@ def timings_text(timings: Mapping[str, float]) -> str:
     return " · ".join(f"{k} {milliseconds(timings[k] * 1000)}" for k in order)
 
 
+def _cell_text(column: str, value: Any) -> Tuple[str, bool]:
+    """(text, is a number) for one table cell, in the format its column holds everywhere in the kit."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):  # numpy scalars: their Python value
+        value = value.item()
+    if value is None or str(value) in ("nan", "<NA>", "NaT"):  # NaN, pandas' NA: a blank cell
+        return "", False
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value), False
+    name = column.lower()
+    if name == "probability" or name.endswith(("share", "agreement")):
+        return percent(float(value)), True
+    if name == "score":
+        return score_text(float(value)), True
+    if name == "milliseconds" or name.endswith("_ms"):
+        return milliseconds(float(value))[:-3], True  # the header says ms
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value), True
+    if name in ("exact_match", "f1") or name.endswith(("exact_match", "_f1", "_em")):
+        return f"{value:.1f}", True
+    return f"{value:.2f}", True
+
+
+def _header(column: str) -> str:
+    """A column's header: its name in words, with the unit where the cells leave it out."""
+    if column == "milliseconds":
+        return "ms"
+    if column.endswith("_ms"):
+        return column[:-3].replace("_", " ") + " (ms)"
+    return column.replace("_", " ")
+
+
+def frame_table(frame: Any, columns: Optional[Sequence[str]] = None, headers: Optional[Mapping[str, str]] = None) -> str:
+    """A DataFrame as an escaped table: numbers right-aligned under right-aligned headers, text left.
+
+    One format per kind of number (probability 82.1%, score 12.80, milliseconds 32.4 / 2,640);
+    missing values are blank, never NaN or <NA>. Works on any object with `columns` and `itertuples`.
+    """
+    columns = list(columns if columns is not None else frame.columns)
+    rows = [[_cell_text(c, v) for c, v in zip(columns, values)]
+            for values in frame[columns].itertuples(index=False, name=None)]
+    numeric = [any(cell[1] for cell in column) and all(cell[1] or not cell[0] for cell in column)
+               for column in zip(*rows)] if rows else [False] * len(columns)
+    cell = "border-bottom:1px solid rgba(128,128,128,0.35);padding:2px 10px;vertical-align:top"
+    align = ["right" if n else "left" for n in numeric]
+    names = [(headers or {}).get(c, _header(c)) for c in columns]
+    head = "".join(f'<th style="{cell};text-align:{a}">{escape_text(n)}</th>' for n, a in zip(names, align))
+    body = "".join("<tr>" + "".join(f'<td style="{cell};text-align:{a}">{escape_text(t)}</td>'
+                                    for (t, _), a in zip(row, align)) + "</tr>" for row in rows)
+    return (f'<table class="qa-kit-table" style="border-collapse:collapse;margin:6px 0">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
 def table_html(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     """A small escaped table with theme-neutral borders."""
     cell = "border-bottom:1px solid rgba(128,128,128,0.35);padding:2px 8px;text-align:left;vertical-align:top"
@@ -354,7 +391,7 @@ def best_answer_html(answers: Any) -> str:
         return f'<div style="{MUTED}">No span of the context qualified as an answer.</div>'
     heading = "Model output (not a real answer)" if answers.warning else "Answer"
     return (f'<div class="qa-kit-best" style="margin:4px 0">{heading}: <b>{escape_text(best.text)}</b> '
-            f'<span style="{MUTED}">score {best.score:.3f} · probability {percent(best.probability)} · '
+            f'<span style="{MUTED}">score {score_text(best.score)} · probability {percent(best.probability)} · '
             f"chars {best.start}-{best.end}</span></div>")
 
 
@@ -372,7 +409,7 @@ def answers_html(answers: Any) -> str:
         window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
         parts.append(highlight(context, list(answers), window=window))
         if len(answers) > 1:
-            rows = [(a.rank, a.text, f"{a.start}-{a.end}", f"{a.score:.3f}", percent(a.probability)) for a in answers]
+            rows = [(a.rank, a.text, f"{a.start}-{a.end}", score_text(a.score), percent(a.probability)) for a in answers]
             parts.append(table_html(rows, ("rank", "text", "chars", "score", "probability")))
     if answers.timings:
         parts.append(f'<div style="{MUTED};font-size:0.85em">{escape_text(timings_text(answers.timings))}</div>')

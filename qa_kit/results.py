@@ -11,6 +11,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, overload
 
 import numpy as np
 
+from .text import percent, score_text
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -114,7 +116,7 @@ class Answers(Sequence[Answer]):
     def __repr__(self) -> str:
         head = f"Answers({self.question!r}, model={self.model!r}, engine={self.engine!r})"
         lines = [head] + [
-            f"  {a.rank}. {a.text!r} [{a.start}:{a.end}] score={a.score:.3f} p={a.probability:.3f}"
+            f"  {a.rank}. {a.text!r} [{a.start}:{a.end}] score {score_text(a.score)} p {percent(a.probability)}"
             for a in self.answers
         ]
         if self.warning:

@@ -113,7 +113,7 @@ class FlakyReader:
 
 def test_a_failed_question_costs_only_its_row_and_readers_are_not_reloaded(tiny_reader):
     def loader(source, **options):
-        assert source == "by-loader" and options == {"engine": "onnxruntime", **SHORT}
+        assert source == "by-loader" and options == {"engine": "onnxruntime", "num_cores": None, **SHORT}
         return FlakyReader(tiny_reader)
 
     result = compare(QUESTIONS, CONTEXT, [FlakyReader(tiny_reader), "by-loader"], engine="onnxruntime",

@@ -114,7 +114,7 @@ def test_marks_set_their_own_text_colour_and_whitespace_is_kept():
 def test_tooltip_gives_label_rank_score_and_probability():
     answer = Answer(text="Ada", start=0, end=3, score=7.25, probability=0.8123, rank=2, label="dense")
     page = Parsed(highlight("Ada ran.", [answer]))
-    assert page.marks[0]["title"] == "dense · rank 2 · score 7.250 · p 81.2% · chars 0-3"
+    assert page.marks[0]["title"] == "dense · rank 2 · score 7.25 · p 81.2% · chars 0-3"
     assert page.marks[0]["data-label"] == "dense"
 
 
@@ -194,7 +194,7 @@ def test_answers_html_shows_answer_score_runner_ups_and_timings():
     markup = answers._repr_html_()
     page = check_exact(answers.context, [a.to_dict() for a in answers], markup)
     outside = " ".join(page.outside)
-    assert "Answer: " in outside and "1742" in outside and "score 8.000" in outside and "50.0%" in outside
+    assert "Answer: " in outside and "1742" in outside and "score 8.00" in outside and "50.0%" in outside
     assert "When <was> it settled?" in outside and "<was>" not in markup
     assert "Breton fishermen" in outside and "rank 3" in outside  # the runner-up table and legend
     assert "engine 20.0 ms" in outside and "total 24.0 ms" in outside
@@ -243,7 +243,7 @@ def test_render_needs_only_the_standard_library():
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported - set(sys.stdlib_module_names)
     relative = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
-    assert relative == {"errors"}  # errors.py is stdlib-only too
+    assert relative == {"errors", "text"}  # errors.py and text.py are stdlib-only too
 
 
 def test_an_unknown_probability_is_left_out_not_shown_as_nan():
@@ -251,4 +251,24 @@ def test_an_unknown_probability_is_left_out_not_shown_as_nan():
     answers.answers = [Answer(text="1742", start=26, end=30, score=3.5, probability=float("nan"))]
     markup = answers_html(answers)
     assert "nan" not in markup.lower() and "probability n/a" in markup
-    assert Parsed(markup).marks[0]["title"] == "rank 1 · score 3.500 · chars 26-30"
+    assert Parsed(markup).marks[0]["title"] == "rank 1 · score 3.50 · chars 26-30"
+
+
+def test_tables_print_each_kind_of_number_one_way_and_align_text_left_numbers_right():
+    import re
+
+    import pandas as pd
+
+    from qa_kit.render import frame_table
+
+    frame = pd.DataFrame({"question": ["Who <paid>?", "When?"], "rank": pd.array([1, None], dtype="Int64"),
+                          "text": ["$4.7 billion", None], "score": [12.3456, float("nan")],
+                          "probability": [0.885, 0.00012], "milliseconds": [378.531334, 20.44], "f1": [66.666, 100.0]})
+    table = frame_table(frame)
+    heads = re.findall(r'<th style="[^"]*text-align:(\w+)">([^<]*)</th>', table)
+    assert heads == [("left", "question"), ("right", "rank"), ("left", "text"), ("right", "score"),
+                     ("right", "probability"), ("right", "ms"), ("right", "f1")]
+    rows = [re.findall(r'text-align:(\w+)">([^<]*)</td>', row) for row in table.split("<tr>")[2:]]
+    assert [cell for _, cell in rows[0]] == ["Who &lt;paid&gt;?", "1", "$4.7 billion", "12.35", "88.5%", "379", "66.7"]
+    assert [cell for _, cell in rows[1]] == ["When?", "", "", "", "0.012%", "20.4", "100.0"]  # blanks, never NaN or <NA>
+    assert [align for align, _ in rows[0]] == [align for align, _ in heads]

@@ -7,7 +7,7 @@ import ipywidgets as w
 
 from .. import stubs
 from ..errors import QAKitError
-from ..render import escape_text
+from ..render import escape_text, frame_table
 
 OWN_TEXT = "(your own text)"
 NEIGHBOURHOOD = 160  # characters shown around each answer in a long context
@@ -75,10 +75,8 @@ def chart_html(figure: Any) -> str:
 
 
 def frame_html(frame: Any) -> str:
-    """A results DataFrame as an escaped HTML table with room between its columns."""
-    table = frame.to_html(index=False, escape=True, border=0, na_rep="", classes="qa-kit-answers-table",
-                          float_format=lambda v: f"{v:.3f}")
-    return table_wrap(table)
+    """A results DataFrame as an escaped HTML table, in the kit's one format per kind of number."""
+    return table_wrap(frame_table(frame))
 
 
 def table_wrap(table: str) -> str:
