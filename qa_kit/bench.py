@@ -185,28 +185,6 @@ def _make_pipeline(model_dir: Path, workdir: Path, sequence_length: int, doc_str
                            sequence_length=sequence_length, doc_stride=doc_stride, num_cores=num_cores)
 
 
-_COMPILE_SCRIPT = r"""
-import json, os, sys, time
-args = json.loads(sys.argv[1])
-began = time.perf_counter()
-import qa_kit, transformers, numpy
-if args["engine"] == "deepsparse":
-    import deepsparse
-else:
-    import onnxruntime
-imported = time.perf_counter()
-reader = qa_kit.load(args["model"], engine=args["engine"], sequence_length=args["sequence_length"], doc_stride=args["doc_stride"], num_cores=args["num_cores"])
-loaded = time.perf_counter()
-reader.ask(args["questions"][0], args["contexts"][0])
-first = time.perf_counter()
-warm = []
-for q, c in zip(args["questions"][1:], args["contexts"][1:]):
-    t = time.perf_counter(); reader.ask(q, c); warm.append(time.perf_counter() - t)
-print("QA_KIT_BENCH " + json.dumps({"import": imported - began, "load": loaded - imported,
-      "first_ask": first - loaded, "warm": warm, "compile": reader.engine.compile_seconds}))
-"""
-
-
 def measure_compile(model: str, engine: str, questions: Sequence[str], contexts: Sequence[str],
                     sequence_length: int = 384, doc_stride: int = 128, timeout: float = 600,
                     num_cores: Optional[int] = None) -> dict:
@@ -223,7 +201,7 @@ def measure_compile(model: str, engine: str, questions: Sequence[str], contexts:
         env = dict(os.environ, QA_KIT_CACHE=cache, NM_DISABLE_ANALYTICS="1", TOKENIZERS_PARALLELISM="false")
         root = str(IMPORT_ROOT)  # the child imports this same copy of the kit
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        done = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT, json.dumps(args)], env=env,
+        done = subprocess.run([sys.executable, "-m", "qa_kit.bench_child", json.dumps(args)], env=env,
                               capture_output=True, text=True, timeout=timeout)
     lines = [l for l in done.stdout.splitlines() if l.startswith("QA_KIT_BENCH ")]
     if done.returncode != 0 or not lines:
@@ -517,30 +495,6 @@ def default_models() -> List[str]:
     first = default_model()
     twin = MODELS_DIR / SPARSE_TWIN / "model.onnx"
     return [first, SPARSE_TWIN] if first == "demo-minilm" and twin.is_file() else [first]
-
-
-def cli_bench(models: Optional[Sequence[str]] = None, context_file: Optional[str] = None, as_json: bool = False,
-              repeats: int = 3, *, num_cores: Optional[int] = None, progress: bool = True, servers: int = 0,
-              max_windows: Optional[int] = None, confident_score: Optional[float] = None) -> str:
-    """What `qa-kit bench [--model M ...] [--context-file F] [--json] [--repeats N] [--num-cores C]
-    [--max-windows N] [--confident-score S|off]` prints."""
-    context = None
-    if context_file:
-        context = Path(context_file)
-        if not context.is_file():
-            raise InputError(f"Context file {context} does not exist: give a text file.")
-    if servers:  # only the server comparison: it needs the server extra and starts its own servers
-        scaling = server_scaling(models[0] if models else None, servers=servers, context=context)
-        if as_json:
-            return json.dumps(scaling, indent=2)
-        return (f"{scaling['questions']} questions: one server {scaling['one_server_qps']:.2f} q/s, "
-                f"{scaling['servers']} servers {scaling['all_servers_qps']:.2f} q/s "
-                f"({scaling['speedup']:.2f}x), one core per server")
-    report = run(list(models) if models else None, context=context, repeats=repeats, num_cores=num_cores,
-                 progress=progress, max_windows=max_windows, confident_score=confident_score)
-    if as_json:
-        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
-    return str(report)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,9 +30,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import cli_eval
     from .reader import load
 
-    reader = load(args.model, engine=args.engine, sequence_length=args.sequence_length, doc_stride=args.doc_stride,
-                  num_cores=args.cores)
-    print(cli_eval(reader, args.data, as_json=args.json))
+    options = {"engine": args.engine, "sequence_length": args.sequence_length, "doc_stride": args.doc_stride,
+               "num_cores": args.cores}
+    if args.dask:  # the workers load the model, once each
+        from .scale import connect
+
+        client, close = connect(args.dask)
+        try:
+            print(f"note: Dask dashboard at {client.dashboard_link}", file=sys.stderr)
+            print(cli_eval(args.model, args.data, as_json=args.json, client=client, **options))
+        finally:
+            close()
+        return 0
+    print(cli_eval(load(args.model, **options), args.data, as_json=args.json))
     return 0
 
 
@@ -238,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(evaluate, engine_default="deepsparse", engine_help="the engine to run the model on")
     evaluate.add_argument("--data", "-d", required=True, help="a SQuAD v1.1 JSON file, e.g. data/questions/bank_run.json")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object: model, engine, scores, seconds, per question")
+    evaluate.add_argument("--dask", metavar="ADDRESS|local[:N]", default=None,
+                          help="run on a Dask scheduler (tcp://HOST:8786) or a local cluster of N one-core worker "
+                          "processes (default N: the cores here); needs qa-kit[dask]")
     evaluate.set_defaults(run=cmd_eval)
 
     bench = command("bench", help="where the time goes: stages, engines, kit vs pipeline, fast reading")

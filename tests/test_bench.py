@@ -327,6 +327,8 @@ def test_report_shows_itself(tiny_report):
 
 
 def test_cli_bench_prints_json_with_ratios(monkeypatch, tiny_report):
+    from qa_kit.cli_bench import cli_bench
+
     seen = {}
 
     def fake_run(models, **kwargs):
@@ -334,12 +336,12 @@ def test_cli_bench_prints_json_with_ratios(monkeypatch, tiny_report):
         return tiny_report
 
     monkeypatch.setattr(bench, "run", fake_run)
-    out = json.loads(bench.cli_bench([str(TINY)], None, True, 2, progress=False))
+    out = json.loads(cli_bench([str(TINY)], None, True, 2, progress=False))
     assert set(bench.RATIO_KEYS) <= set(out["ratios"]) and "fast_agreement" in out
     assert seen["models"] == [str(TINY)] and seen["repeats"] == 2
-    assert "CPU:" in bench.cli_bench(None, None, False, 1, progress=False)
+    assert "CPU:" in cli_bench(None, None, False, 1, progress=False)
     with pytest.raises(ValueError, match="does not exist"):
-        bench.cli_bench(None, "/no/such/file.txt", False, 1)
+        cli_bench(None, "/no/such/file.txt", False, 1)
 
 
 def test_two_models_side_by_side(tmp_path):
