@@ -369,3 +369,41 @@ def test_two_processes_indexing_at_once_take_turns(tmp_path, private_cache):
     assert json.loads(json.dumps(lib.files()))  # plain data
     ids = lib.store.db.execute("SELECT COUNT(*), COUNT(DISTINCT path) FROM documents").fetchone()
     assert ids[0] == ids[1] == 4
+
+
+# --- the shell and the Documents tab -----------------------------------------------------------
+
+@pytest.mark.slow
+def test_cli_indexes_and_asks_a_folder(docs, tmp_path, capsys, demo_reader):
+    from qa_kit.cli import main
+
+    index = tmp_path / "cli.sqlite"
+    assert main(["library", "index", str(docs), "--index", str(index)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{len(PICKED) + 1} added") and str(index) in out
+    assert main(["library", "ask", str(docs), "--index", str(index), "-q", "Who designed the Greyfell Tunnel?", "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1. 'Rufus Harlan'") and "railway_tunnel.pdf, page 1" in out
+    assert main(["library", "ask", str(docs), "--index", str(index), "-q", "Who designed the Greyfell Tunnel?", "--json",
+                 "--method", "bm25", "--no-update"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "bm25" and Path(result["answers"][0]["file"]).name == "railway_tunnel.pdf"
+    assert main(["library", "ask", str(tmp_path / "missing"), "-q", "x"]) == 2
+    assert "neither a file nor a folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_documents_tab_indexes_asks_and_shows_sources(docs, tmp_path, demo_reader):
+    pytest.importorskip("ipywidgets")
+    from qa_kit.widgets.documents import Documents, documents_tab
+
+    assert documents_tab(str(docs), str(tmp_path / "w.sqlite"), reader=demo_reader).children
+    tab = Documents(str(docs), str(tmp_path / "tab.sqlite"), reader=demo_reader)
+    report = tab.index()
+    assert report is not None and len(report.added) == len(PICKED) + 1
+    assert "files indexed" in tab.status.value and tab.progress.layout.visibility == "hidden"
+    tab.question.value = "Who kept the light at Marrow Point from 1921 to 1958?"
+    answers = tab.ask()
+    assert answers.best.text == "Edda Vallin" and "lighthouse_keeper.md" in tab.answers.value and "<mark" in tab.answers.value
+    tab.folder.value = str(tmp_path / "missing")
+    assert tab.index() is None and "neither a file nor a folder" in tab.status.value
