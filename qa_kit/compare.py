@@ -7,6 +7,7 @@ load or to answer is reported in its rows' `error` column and the other models' 
 from __future__ import annotations
 
 import html
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -15,19 +16,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .errors import InputError
-from .render import LONG_CONTEXT, PALETTE, Markup, escape_text, highlight, percent, warning_html
+from .render import LONG_CONTEXT, PALETTE, Markup, escape_text, frame_table, highlight, warning_html
 from .results import Answers
+from .scale import Outcome, ask_here, error_text, on_dask, spec_for, worker_spread
 
 COLUMNS = ["question", "model", "answer", "start", "end", "score", "probability", "milliseconds", "error",
-           "rank", "question_index", "tokenize_ms", "engine_ms", "decode_ms", "warning"]
+           "rank", "question_index", "tokenize_ms", "engine_ms", "decode_ms", "warning", "worker"]
 NEIGHBOURHOOD = 120  # characters shown around answers of a long context in notebook views
-
-
-def _error_text(error: BaseException) -> str:
-    """A one-line description of a failure, short enough for a table cell."""
-    first = (str(error).strip().splitlines() or [""])[0]
-    text = f"{type(error).__name__}: {first}" if first else type(error).__name__
-    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _is_pool(model: Any) -> bool:
@@ -75,10 +70,11 @@ def _questions_and_contexts(questions: Any, context: Any) -> Tuple[List[str], Li
     return questions, contexts
 
 
-def _rows(index: int, question: str, label: str, answers: Optional[Answers], error: Optional[str]) -> List[dict]:
+def _rows(index: int, question: str, label: str, answers: Optional[Answers], error: Optional[str],
+          worker: Optional[str] = None) -> List[dict]:
     """Table rows for one question asked of one model: one per answer, or one saying why none."""
     base = {"question": question, "model": label, "question_index": index, "error": error,
-            "warning": answers.warning if answers is not None else None}
+            "warning": answers.warning if answers is not None else None, "worker": worker or None}
     if answers is not None:
         timings = answers.timings
         base.update({"milliseconds": timings.get("total", float("nan")) * 1000,
@@ -109,6 +105,20 @@ class Comparison:
     answers: Dict[str, List[Optional[Answers]]]
     errors: Dict[str, str] = field(default_factory=dict)  # model -> why it could not load
     warnings: Dict[str, str] = field(default_factory=dict)  # model -> note shown with its answers
+    wall_seconds: Optional[float] = None  # the whole run, start to end (loads included)
+
+    @property
+    def throughput(self) -> Optional[float]:
+        """Questions asked per second over the whole run (every model's count), None when not timed."""
+        asked = int(self.frame[self.frame["worker"].notna()].drop_duplicates(["model", "question_index"]).shape[0])
+        return asked / self.wall_seconds if self.wall_seconds else None
+
+    def workers(self) -> pd.DataFrame:
+        """Per worker: questions answered (all models), seconds busy, share, questions per busy second."""
+        asked = self.frame[self.frame["worker"].notna() & self.frame["error"].isna()]
+        asked = asked.drop_duplicates(["model", "question_index"])
+        return worker_spread(pd.DataFrame({"worker": asked["worker"], "seconds": asked["milliseconds"] / 1000}),
+                             self.wall_seconds)
 
     def colors(self) -> Dict[str, Tuple[str, str]]:
         """One (background, stripe) colour pair per model, the same in every view."""
@@ -169,11 +179,8 @@ class Comparison:
 
     def table_html(self) -> str:
         """The main columns of the table, escaped."""
-        shown = self.frame[["question", "model", "answer", "start", "end", "score", "probability", "milliseconds", "error"]].copy()
-        shown["probability"] = [percent(p) if pd.notna(p) else "" for p in shown["probability"]]
-        shown["milliseconds"] = [f"{v:.1f}" if pd.notna(v) else "" for v in shown["milliseconds"]]
-        shown = shown.astype(object).where(shown.notna(), "")  # blank, not <NA>, where a model failed
-        return shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.3f}", border=0)
+        return frame_table(self.frame, ["question", "model", "answer", "start", "end", "score", "probability",
+                                        "milliseconds", "error"])
 
     def _repr_html_(self) -> str:
         window = NEIGHBOURHOOD if max(map(len, self.contexts)) > LONG_CONTEXT else None
@@ -182,28 +189,38 @@ class Comparison:
         return f'<div class="qa-kit-comparison"><div style="opacity:0.75">{summary}</div>{self.table_html()}{heads}</div>'
 
 
-def _ask_all(pool: List[Any], questions: List[str], contexts: List[str], top_k: int,
-             bar: Any) -> List[Tuple[Optional[Answers], Optional[BaseException]]]:
-    """(answers, error) for every question. Servers, and pools of several readers, get concurrent
-    requests (server.fan_out_each); one in-process reader is asked in turn, as it uses every core."""
-    if len(pool) > 1 or getattr(pool[0], "engine_name", None) == "server":
-        from .server import fan_out_each
+def _ask_here(specs: List[Tuple[str, Any]], questions: List[str], contexts: List[str], top_k: int,
+              loader: Callable[..., Any], options: Dict[str, Any], errors: Dict[str, str],
+              progress: bool) -> Dict[str, List[Outcome]]:
+    """Each model loaded here once and asked every question; a load failure goes to `errors`."""
+    outcomes: Dict[str, List[Outcome]] = {}
+    with tqdm(total=len(specs) * len(questions), desc="compare", unit="question", disable=not progress) as bar:
+        for label, model in specs:
+            bar.set_postfix_str(label[-40:])
+            try:
+                pool = [m if hasattr(m, "ask") else loader(m, **options) for m in (model if _is_pool(model) else [model])]
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as error:  # noqa: BLE001 (tokenizer panics are BaseExceptions)
+                errors[label] = error_text(error)
+                outcomes[label] = [Outcome(None, errors[label], "") for _ in questions]
+                bar.update(len(questions))
+                continue
+            outcomes[label] = ask_here(pool, questions, contexts, top_k, on_done=lambda _: bar.update(1))
+    return outcomes
 
-        results = fan_out_each(pool, questions, contexts, top_k, on_done=lambda _: bar.update(1))
-        for _, error in results:
-            if isinstance(error, (KeyboardInterrupt, SystemExit)):
-                raise error
-        return results
-    results = []
-    for question, text in zip(questions, contexts):
-        try:
-            results.append((pool[0].ask(question, text, top_k=top_k), None))
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as failure:  # noqa: BLE001
-            results.append((None, failure))
-        bar.update(1)
-    return results
+
+def _ask_on_cluster(client: Any, specs: List[Tuple[str, Any]], questions: List[str], contexts: List[str],
+                    top_k: int, batch_size: Optional[int], options: Dict[str, Any], errors: Dict[str, str],
+                    progress: bool) -> Dict[str, List[Outcome]]:
+    """Every model's questions on a Dask cluster at once; a model that cannot load there goes to `errors`."""
+    shipped = [spec_for(model, **options) for _, model in specs]  # a reader that cannot travel is refused first
+    runs = on_dask(client, shipped, questions, contexts, top_k, batch_size=batch_size, progress=progress,
+                   desc="compare")
+    for (label, _), run in zip(specs, runs):
+        if run.load_error is not None:
+            errors[label] = run.load_error
+    return {label: run.outcomes for (label, _), run in zip(specs, runs)}
 
 
 def compare(
@@ -218,45 +235,44 @@ def compare(
     num_cores: Any = None,
     progress: bool = True,
     loader: Optional[Callable[..., Any]] = None,
+    client: Any = None,
+    batch_size: Optional[int] = None,
 ) -> Comparison:
     """Ask every question of every model (sources, a dict label -> source, or loaded readers).
 
     One reader (one compiled engine) per model. A model given as a list of server URLs or readers
-    serving it has its questions spread over them at once; a single server also gets concurrent
-    requests. `context` is one text for all questions or one per question. A model that fails
-    to load or answer gets its message in the `error` column. `num_cores` goes to `qa_kit.load`
-    (a number, "all", or "auto": the cores no other work is using).
+    serving it has its questions spread over them at once by threads; a single server also gets
+    concurrent requests. With `client` (a dask.distributed Client) the other models run on the
+    cluster's workers, `batch_size` questions a task, each worker loading each model once (a
+    reader travels as its source and options). `context` is one text for all questions or one per
+    question. A model that fails to load or answer gets its message in the `error` column, and
+    the `worker` column says who answered. `num_cores` goes to `qa_kit.load` (a number, "all",
+    or "auto": the cores no other work is using; on a worker, by default its thread count).
     """
     questions, contexts = _questions_and_contexts(questions, context)
     specs = _model_specs(models)
     if loader is None:
         from .reader import load as loader
+    options = {"engine": engine, "sequence_length": sequence_length, "doc_stride": doc_stride, "num_cores": num_cores}
+    began = time.perf_counter()
+    errors: Dict[str, str] = {}
+    outcomes: Dict[str, List[Outcome]] = {}
+    if client is not None:
+        remote = [(label, model) for label, model in specs if not _is_pool(model)]
+        outcomes.update(_ask_on_cluster(client, remote, questions, contexts, top_k, batch_size, options, errors,
+                                        progress))
+    local = [(label, model) for label, model in specs if label not in outcomes]
+    if local:
+        outcomes.update(_ask_here(local, questions, contexts, top_k, loader, options, errors, progress))
     rows: List[dict] = []
     results: Dict[str, List[Optional[Answers]]] = {}
-    errors: Dict[str, str] = {}
     warnings: Dict[str, str] = {}
-    bar = tqdm(total=len(specs) * len(questions), desc="compare", unit="question", disable=not progress)
-    try:
-        for label, model in specs:
-            bar.set_postfix_str(label[-40:])
-            results[label] = [None] * len(questions)
-            try:
-                pool = [m if hasattr(m, "ask") else loader(m, engine=engine, sequence_length=sequence_length,
-                                                           doc_stride=doc_stride, num_cores=num_cores)
-                        for m in (model if _is_pool(model) else [model])]
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as error:  # noqa: BLE001 (tokenizer panics are BaseExceptions)
-                errors[label] = _error_text(error)
-                rows.extend(r for i, q in enumerate(questions) for r in _rows(i, q, label, None, errors[label]))
-                bar.update(len(questions))
-                continue
-            for i, (answers, failure) in enumerate(_ask_all(pool, questions, contexts, top_k, bar)):
-                if answers is not None and answers.warning:
-                    warnings[label] = answers.warning
-                results[label][i] = answers
-                rows.extend(_rows(i, questions[i], label, answers, _error_text(failure) if failure else None))
-    finally:
-        bar.close()
+    for label, _ in specs:
+        results[label] = [o.answers for o in outcomes[label]]
+        for i, outcome in enumerate(outcomes[label]):
+            if outcome.answers is not None and outcome.answers.warning:
+                warnings[label] = outcome.answers.warning
+            rows.extend(_rows(i, questions[i], label, outcome.answers, outcome.error, outcome.worker))
     return Comparison(questions=questions, contexts=contexts, models=[label for label, _ in specs],
-                      frame=_frame(rows), answers=results, errors=errors, warnings=warnings)
+                      frame=_frame(rows), answers=results, errors=errors, warnings=warnings,
+                      wall_seconds=time.perf_counter() - began)

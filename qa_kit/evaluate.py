@@ -14,14 +14,16 @@ import html
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import pandas as pd
 
-from .errors import InputError
+from .errors import EngineError, InputError
+from .render import frame_table
 from .metrics import exact_match, f1, normalize_answer  # the scorer's and the reader's names, importable from here too
+from .scale import Outcome, ask_here, on_dask, spec_for, worker_spread
 from .squad import Example, load_squad
 from .text import plain_for_matplotlib
 
@@ -57,12 +59,14 @@ def _shorten(s: str, width: int) -> str:
 class EvalReport:
     """The scores of one reader on one question set: overall, per question, as text, HTML and a chart."""
 
-    frame: pd.DataFrame  # id, question, prediction, golds, exact_match, f1, seconds (scores in percent)
+    frame: pd.DataFrame  # id, question, prediction, golds, exact_match, f1, seconds, worker, error (scores in percent)
     model: str = ""
     engine: str = ""
     dataset: str = ""
     top_k: int = 1
     warning: Optional[str] = None  # e.g. the reader's note that its weights are random
+    wall_seconds: Optional[float] = None  # the whole run, start to end (loads included)
+    load_seconds: Dict[str, float] = field(default_factory=dict)  # Dask worker -> seconds it spent loading the model
 
     @property
     def exact_match(self) -> float:
@@ -86,6 +90,23 @@ class EvalReport:
         """Total time spent in reader.ask, in seconds."""
         return float(self.frame["seconds"].sum())
 
+    @property
+    def failed(self) -> int:
+        """How many questions got an error instead of answers (their rows say which)."""
+        return int(self.frame["error"].notna().sum()) if "error" in self.frame else 0
+
+    @property
+    def throughput(self) -> Optional[float]:
+        """Questions per second over the whole run (wall time, loads included); None when not timed."""
+        return len(self.frame) / self.wall_seconds if self.wall_seconds else None
+
+    def workers(self) -> pd.DataFrame:
+        """Per worker: questions answered, seconds busy, share, questions per busy second, load seconds."""
+        spread = worker_spread(self.frame[self.frame["error"].isna()] if "error" in self.frame else self.frame,
+                               self.wall_seconds)
+        spread["load_seconds"] = [self.load_seconds.get(w, 0.0) for w in spread["worker"]]
+        return spread
+
     def to_dict(self) -> dict:
         """JSON-ready summary plus one record per question."""
         records = []
@@ -104,6 +125,10 @@ class EvalReport:
             "exact_match": self.exact_match,
             "f1": self.f1,
             "seconds": self.seconds,
+            "wall_seconds": self.wall_seconds,
+            "questions_per_second": self.throughput,
+            "failed": self.failed,
+            "workers": self.workers().to_dict(orient="records"),
             "warning": self.warning,
             "per_question": records,
         }
@@ -120,7 +145,13 @@ class EvalReport:
                 f"exact match {self.exact_match:.1f}, F1 {self.f1:.1f}")
         if self.exact_match_at_k is not None:
             line += f", exact match in top {self.top_k} {self.exact_match_at_k:.1f}"
-        return line + f" ({self.seconds:.1f} s)"
+        if self.failed:
+            line += f", {self.failed} failed (see the error column)"
+        if self.wall_seconds is None:
+            return line + f" ({self.seconds:.1f} s)"
+        workers = self.frame["worker"].nunique() if "worker" in self.frame else 1
+        on = f" on {workers} workers" if workers > 1 else ""
+        return line + f" ({self.wall_seconds:.1f} s, {self.throughput:.1f} questions/s{on})"
 
     def table(self, width: int = 40) -> str:
         """The per-question results as a plain-text table, for terminals."""
@@ -159,7 +190,10 @@ class EvalReport:
         parts = [f"<p><b>{html.escape(self.summary())}</b></p>"]
         if self.warning:
             parts.append(f"<p><i>note: {html.escape(self.warning)}</i></p>")
-        parts.append(shown.to_html(index=False, escape=True, float_format=lambda x: f"{x:.1f}"))
+        spread = self.workers()
+        if len(spread) > 1:
+            parts.append(f"<p>Per worker ({self.throughput:.1f} questions/s in all):</p>{frame_table(spread)}")
+        parts.append(frame_table(shown))
         return "\n".join(parts)
 
     def chart(self, ax: Any = None) -> Any:
@@ -209,95 +243,120 @@ def _reader_label(reader: Any, attr: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def evaluate(reader: Any, dataset: DatasetLike, *, top_k: int = 1, progress: bool = True) -> EvalReport:
-    """Ask the reader every question of a SQuAD dataset and score its best answers against the golds.
+def evaluate(model: Any, dataset: DatasetLike, *, top_k: int = 1, progress: bool = True, client: Any = None,
+             batch_size: Optional[int] = None, engine: str = "deepsparse", sequence_length: Optional[int] = None,
+             doc_stride: Optional[int] = None, num_cores: Any = None) -> EvalReport:
+    """Ask a model every question of a SQuAD dataset and score its best answers against the golds.
 
-    `reader` may also be a list of readers or DeepSparse server URLs serving the same model: the
-    questions are then spread over them concurrently (qa_kit.server.fan_out).
+    `model` is a reader from qa_kit.load() or a source string (loaded with `engine`,
+    `sequence_length`, `doc_stride`, `num_cores`). With `client` (a dask.distributed Client) the
+    questions go to the cluster's workers in batches of `batch_size`, each worker loading the model
+    once (qa_kit.scale.on_dask). A list of readers or DeepSparse server URLs serving one model has
+    its questions spread over them by threads (qa_kit.scale.fan_out_each). A question that fails
+    keeps its error in its row (scored 0); the report records who answered each and how long it took.
     """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise InputError(f"top_k={top_k!r} must be a whole number, 1 or more.")
-    spread = isinstance(reader, (list, tuple))
-    if not spread and not callable(getattr(reader, "ask", None)):
-        raise InputError(f"{type(reader).__name__} has no ask(question, context, top_k) method; "
-                         "give a reader from qa_kit.load().")
+    spread = isinstance(model, (list, tuple))
+    if not spread and not isinstance(model, str) and not callable(getattr(model, "ask", None)):
+        raise InputError(f"{type(model).__name__} has no ask(question, context, top_k) method; "
+                         "give a reader from qa_kit.load() or a model source.")
+    if spread and not model:
+        raise InputError("The list of readers is empty: give at least one reader or server URL.")
+    if spread and client is not None:
+        raise InputError("client= spreads one model over a Dask cluster and a list of servers is spread by threads: "
+                         "give one model with client=, or the list without it.")
     examples, name = _examples_and_name(dataset)
     if not examples:
         raise InputError(f"The dataset {name!r} has no questions; give a SQuAD file with at least one.")
-    if spread:
-        return _evaluate_spread(list(reader), examples, name, top_k=top_k)
+    options = {"engine": engine, "sequence_length": sequence_length, "doc_stride": doc_stride, "num_cores": num_cores}
+    began = time.perf_counter()
+    load_seconds: Dict[str, float] = {}
+    if client is not None:
+        outcomes, label, engine, load_seconds = _on_cluster(client, model, examples, name, top_k, batch_size,
+                                                            progress, options)
+    else:
+        readers = [_loaded(m, options) for m in (model if spread else [model])]
+        outcomes = _ask_here(readers, examples, name, top_k, progress)
+        labels = [_reader_label(r, "name") or _reader_label(r, "source") for r in readers]
+        label, engine = " + ".join(dict.fromkeys(x for x in labels if x)), _reader_label(readers[0], "engine_name")
+    report = _report(examples, outcomes, label, engine, name, top_k)
+    report.wall_seconds = time.perf_counter() - began
+    report.load_seconds = load_seconds
+    return report
+
+
+def _loaded(model: Any, options: Dict[str, Any]) -> Any:
+    if not isinstance(model, str):
+        return model
+    from .reader import load
+
+    return load(model, **options)
+
+
+def _ask_here(readers: List[Any], examples: List[Example], name: str, top_k: int, progress: bool) -> List[Outcome]:
+    """Every question asked in this process: of one reader in turn, or spread over several by threads."""
     from tqdm.auto import tqdm
 
-    model = _reader_label(reader, "name") or _reader_label(reader, "source")
-    engine = _reader_label(reader, "engine_name")
-    warning: Optional[str] = None
-    rows = []
-    for ex in tqdm(examples, desc=f"eval {name}", unit="q", disable=not progress):
-        began = time.perf_counter()
-        result = reader.ask(ex.question, ex.context, top_k=top_k)
-        seconds = time.perf_counter() - began
-        row, warning, engine, model = _score(ex, result, seconds, top_k, warning, engine, model)
-        rows.append(row)
-    return _report(rows, model, engine, name, top_k, warning)
+    questions, contexts = [ex.question for ex in examples], [ex.context for ex in examples]
+    with tqdm(total=len(examples), desc=f"eval {name}", unit="q", disable=not progress) as bar:
+        return ask_here(readers, questions, contexts, top_k, on_done=lambda _: bar.update(1))
 
 
-def _evaluate_spread(readers: List[Any], examples: List[Example], name: str, *, top_k: int) -> EvalReport:
-    """evaluate() over several readers or server URLs at once, questions shared out by fan_out."""
-    from .reader import load
-    from .server import fan_out
-
-    if not readers:
-        raise InputError("The list of readers is empty: give at least one reader or server URL.")
-    readers = [load(r) if isinstance(r, str) else r for r in readers]
-    results = fan_out(readers, [ex.question for ex in examples], [ex.context for ex in examples], top_k=top_k)
-    labels = [_reader_label(r, "name") or _reader_label(r, "source") for r in readers]
-    model, engine = " + ".join(dict.fromkeys(label for label in labels if label)), _reader_label(readers[0], "engine_name")
-    warning: Optional[str] = None
-    rows = []
-    for ex, result in zip(examples, results):
-        row, warning, engine, model = _score(ex, result, result.timings.get("total", float("nan")), top_k, warning, engine, model)
-        rows.append(row)
-    return _report(rows, model, engine, name, top_k, warning)
+def _on_cluster(client: Any, model: Any, examples: List[Example], name: str, top_k: int, batch_size: Optional[int],
+                progress: bool, options: Dict[str, Any]) -> Tuple[List[Outcome], str, str, Dict[str, float]]:
+    """Every question asked on a Dask cluster; a model that cannot load there is one error, raised."""
+    spec = spec_for(model, **options)
+    label = model.strip() if isinstance(model, str) else (_reader_label(model, "name") or spec.source)
+    run, = on_dask(client, [spec], [ex.question for ex in examples], [ex.context for ex in examples], top_k,
+                   batch_size=batch_size, progress=progress, desc=f"eval {name}")
+    if run.load_error is not None:
+        raise EngineError(f"The model {label!r} {run.load_error}")
+    return run.outcomes, label, spec.engine, run.load_seconds
 
 
-def _score(ex: Example, result: Any, seconds: float, top_k: int, warning, engine, model):
-    """One question's row (prediction, golds, EM, F1, time), and the labels it carries."""
-    texts = [a.text for a in list(result)[:top_k]]
+def _score(ex: Example, outcome: Outcome, top_k: int) -> dict:
+    """One question's row: prediction, golds, EM, F1, time, worker and error (a failure scores 0)."""
+    texts = [a.text for a in list(outcome.answers or [])[:top_k]]
     prediction = texts[0] if texts else ""
-    warning = warning or getattr(result, "warning", None) or None
-    engine = engine or _reader_label(result, "engine")
-    model = model or _reader_label(result, "model")
     row = {
         "id": ex.id,
         "question": ex.question,
         "prediction": prediction,
         "golds": list(ex.answers),
-        "exact_match": 100.0 * exact_match(prediction, ex.answers),
-        "f1": 100.0 * f1(prediction, ex.answers),
-        "seconds": seconds,
+        "exact_match": 100.0 * exact_match(prediction, ex.answers) if outcome.error is None else 0.0,
+        "f1": 100.0 * f1(prediction, ex.answers) if outcome.error is None else 0.0,
+        "seconds": outcome.seconds,
+        "worker": outcome.worker,
+        "error": outcome.error,
     }
     if top_k > 1:
         row["top_k_predictions"] = texts
         row["exact_match_at_k"] = 100.0 * max([exact_match(t, ex.answers) for t in texts] or [0.0])
-    return row, warning, engine, model
+    return row
 
 
-def _report(rows, model, engine, name, top_k, warning) -> EvalReport:
+def _report(examples: List[Example], outcomes: List[Outcome], model: str, engine: str, name: str,
+            top_k: int) -> EvalReport:
     """The scored rows as a report: a DataFrame plus who answered and any warning."""
-    columns = ["id", "question", "prediction", "golds", "exact_match", "f1", "seconds"]
+    rows = [_score(ex, outcome, top_k) for ex, outcome in zip(examples, outcomes)]
+    answered = [o.answers for o in outcomes if o.answers is not None]
+    warning = next((w for w in (getattr(a, "warning", None) for a in answered) if w), None)
+    engine = engine or next((x for x in (_reader_label(a, "engine") for a in answered) if x), "")
+    model = model or next((x for x in (_reader_label(a, "model") for a in answered) if x), "")
+    columns = ["id", "question", "prediction", "golds", "exact_match", "f1", "seconds", "worker", "error"]
     if top_k > 1:
         columns += ["top_k_predictions", "exact_match_at_k"]
     frame = pd.DataFrame(rows, columns=columns)
     return EvalReport(frame=frame, model=model, engine=engine, dataset=name, top_k=top_k, warning=warning)
 
 
-def cli_eval(reader: Any, data_path: str, as_json: bool, *, top_k: int = 1, progress: bool = True) -> str:
-    """What `qa-kit eval --model M --data FILE [--json]` prints: a table and summary, or JSON."""
-    report = evaluate(reader, data_path, top_k=top_k, progress=progress)
+def cli_eval(model: Any, data_path: str, as_json: bool, *, top_k: int = 1, progress: bool = True,
+             client: Any = None, **options: Any) -> str:
+    """What `qa-kit eval --model M --data FILE [--json] [--dask ...]` prints: a table and summary, or JSON."""
+    report = evaluate(model, data_path, top_k=top_k, progress=progress, client=client, **options)
     if as_json:
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
-    return f"{report.table()}\n\n{report}"
-
-
-__all__ = ["EvalReport", "evaluate", "cli_eval", "Example", "load_squad", "exact_match", "f1", "normalize_answer",
-           "DatasetLike"]
+    spread = report.workers()
+    workers = f"\n\nper worker:\n{spread.to_string(index=False, float_format=lambda v: f'{v:.2f}')}" if len(spread) > 1 else ""
+    return f"{report.table()}{workers}\n\n{report}"

@@ -148,7 +148,8 @@ def test_evaluate_averages_over_the_dataset():
 def test_report_frame_holds_every_question():
     report = evaluate(FakeReader(TABLE), SQUAD, progress=False)
     frame = report.frame
-    assert list(frame.columns) == ["id", "question", "prediction", "golds", "exact_match", "f1", "seconds"]
+    assert list(frame.columns) == ["id", "question", "prediction", "golds", "exact_match", "f1", "seconds", "worker", "error"]
+    assert set(frame["worker"]) == {"local"} and frame["error"].isna().all()
     assert list(frame["id"]) == ["q1", "q2", "q3", "q4"]
     assert list(frame["prediction"]) == ["Thomas Brennagh", "4.7 billion on Thursday", "", "Pell"]
     assert frame.loc[1, "golds"] == ["$4.7 billion", "4.7 billion"]

@@ -17,6 +17,7 @@ import pytest
 
 import qa_kit
 from qa_kit import EngineError, InputError, SourceError
+from qa_kit import scale
 from qa_kit import server as srv
 from conftest import SHORT, TINY
 
@@ -247,48 +248,6 @@ def test_inputs_and_timeouts_are_checked(fake):
         srv.split_timeout(0)
 
 
-def test_fan_out_keeps_question_order_and_raises_the_first_error(fake):
-    class Echo:
-        """A reader whose answer is the question's number, slower for low numbers."""
-
-        def __init__(self):
-            self.asked = 0
-
-        def ask(self, question, context, top_k=1):
-            self.asked += 1
-            time.sleep(0.02 if int(question) % 3 == 0 else 0)
-            if question == "13":
-                raise EngineError("question 13 broke")
-            return question
-
-    readers = [Echo(), Echo()]
-    questions = [str(i) for i in range(12)]
-    assert srv.fan_out(readers, questions, "context", max_workers=4) == questions
-    assert readers[0].asked + readers[1].asked == 12 and min(r.asked for r in readers) > 0
-    with pytest.raises(EngineError, match="13"):
-        srv.fan_out(readers, [str(i) for i in range(20)], "context")
-    with pytest.raises(InputError):
-        srv.fan_out(readers, ["1", "2"], ["one context"])
-    with pytest.raises(InputError):
-        srv.fan_out([42], ["1"], "context")
-    with pytest.raises(InputError):
-        srv.fan_out([], ["1"], "context")
-
-
-def test_fan_out_each_keeps_every_answer_and_every_error():
-    class Picky:
-        def ask(self, question, context, top_k=1):
-            if int(question) % 5 == 0:
-                raise EngineError(f"no answer to {question}")
-            return question
-
-    done = []
-    results = srv.fan_out_each([Picky(), Picky()], [str(i) for i in range(12)], "context", on_done=done.append)
-    assert sorted(done) == list(range(12))
-    assert [a for a, _ in results] == [None if i % 5 == 0 else str(i) for i in range(12)]
-    assert [str(e) if e else None for _, e in results] == [f"no answer to {i}" if i % 5 == 0 else None for i in range(12)]
-
-
 def test_serve_refuses_a_taken_port_before_any_work():
     with srv.socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -361,7 +320,7 @@ def test_concurrent_questions_are_all_answered_right(served, local_twin):
     process, _ = served
     questions = [f"{q} ({i})" for i in range(4) for q, _ in CASES]
     contexts = [c for _ in range(4) for _, c in CASES]
-    got = srv.fan_out([process.url, srv.ServerReader(process.url)], questions, contexts, max_workers=16)
+    got = scale.fan_out([process.url, srv.ServerReader(process.url)], questions, contexts, max_workers=16)
     assert len(got) == 16
     for answers, question, context in zip(got, questions, contexts):
         assert answers.question == question
