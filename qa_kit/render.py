@@ -31,6 +31,10 @@ PALETTE: Tuple[Tuple[str, str], ...] = (
 MARK_TEXT = "#111827"  # text colour inside marks, whatever the page's theme
 STRIPE_PX = 3
 MUTED = "opacity:0.75"  # secondary text inherits the theme's colour, only fainter
+# An "i" in a circle drawn by CSS: the ⓘ and ℹ characters show as empty boxes in common fonts.
+INFO_BADGE = ('<span class="qa-kit-info" aria-label="note" style="display:inline-block;box-sizing:border-box;'
+              "width:1.25em;height:1.25em;line-height:1.1em;border:1px solid currentColor;border-radius:50%;"
+              'text-align:center;font:italic bold 0.8em Georgia,serif;vertical-align:0.1em">i</span>')
 WARNING_STYLE = ("background:#fff3cd;color:#5c3c00;border:1px solid #e0a800;border-left:6px solid #e0a800;"
                  "border-radius:4px;padding:6px 10px;margin:6px 0;font-weight:600")
 _COLOR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,30}|(rgb|hsl)a?\([0-9.,%\s/]+\))$")
@@ -307,7 +311,7 @@ def note_html(note: Optional[str]) -> str:
     """A quiet line for what is worth knowing about a result (why fast reading read on, a server's limits)."""
     if not note:
         return ""
-    return f'<div class="qa-kit-note" style="{MUTED};font-size:0.9em">ⓘ {escape_text(note)}</div>'
+    return f'<div class="qa-kit-note" style="{MUTED};font-size:0.9em">{INFO_BADGE} {escape_text(note)}</div>'
 
 
 def timings_text(timings: Mapping[str, float]) -> str:

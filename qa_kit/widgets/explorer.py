@@ -169,7 +169,8 @@ class Explorer:
         for widget, name in ((self.app, "explorer"), (self.question, "question"), (self.ask_button, "ask"),
                              (self.ask_all_button, "ask-all"), (self.compare_button, "compare"),
                              (self.status, "status"), (self.result, "result"), (self.table, "table"),
-                             (self.chart, "chart"), (self.context, "context"), (self.model, "model")):
+                             (self.chart, "chart"), (self.context, "context"), (self.model, "model"),
+                             (self.compare_questions, "compare-questions"), (self.compare_models, "compare-models")):
             widget.add_class(f"qa-kit-{name}")
 
     def _wire(self) -> None:

@@ -7,7 +7,7 @@ import ipywidgets as w
 
 from .. import stubs
 from ..errors import QAKitError
-from ..render import escape_text, frame_table
+from ..render import INFO_BADGE, escape_text, frame_table
 
 OWN_TEXT = "(your own text)"
 NEIGHBOURHOOD = 160  # characters shown around each answer in a long context
@@ -24,7 +24,7 @@ _TABLE_STYLE = ("<style>.qa-kit-table-wrap table{border-collapse:collapse;margin
                 ".qa-kit-table-wrap th,.qa-kit-table-wrap td{padding:2px 10px;text-align:left;vertical-align:top;"
                 "border-bottom:1px solid rgba(128,128,128,0.35)}</style>")
 _STATUS_STYLE = {
-    "info": ("ℹ", "background:#eef2ff;color:#1e3a8a;border-left:6px solid #6366f1"),
+    "info": (INFO_BADGE, "background:#eef2ff;color:#1e3a8a;border-left:6px solid #6366f1"),
     "busy": (_SPINNER, "background:#e0f2fe;color:#075985;border-left:6px solid #0284c7"),
     "done": ("✓", "background:#dcfce7;color:#14532d;border-left:6px solid #16a34a"),
     "error": ("⚠", "background:#fee2e2;color:#7f1d1d;border-left:6px solid #dc2626"),

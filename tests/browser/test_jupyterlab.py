@@ -180,6 +180,52 @@ def run_all(page, dialogs: list) -> None:
     raise AssertionError(f"Run All did not start the notebook in {RUN_ALL_TRIES} tries (dialogs: {dialogs})")
 
 
+def assert_fits_its_cell(page) -> None:
+    """The Explorer is no wider than the output area it sits in (no sideways scroll cutting letters off)."""
+    app, area = page.locator(".qa-kit-explorer").first.evaluate(
+        "node => [node.getBoundingClientRect().right, node.closest('.jp-OutputArea-output').getBoundingClientRect().right]")
+    assert app <= area + 0.5, f"the Explorer runs {app - area:.1f} px past its cell"
+
+
+def assert_chart_shown_for_theme(page, theme: str) -> None:
+    """The chart drawn for this theme is visible and the other one hidden."""
+    other = "dark" if theme == "light" else "light"
+    page.locator(f".qa-kit-chart .qa-kit-chart-{theme}").first.wait_for(state="visible", timeout=10_000)
+    assert not page.locator(f".qa-kit-chart .qa-kit-chart-{other}").first.is_visible()
+
+
+def compare_in_the_browser(page) -> None:
+    """Open the Compare tab: it shows the question just asked; add a second model and compare."""
+    page.locator(".qa-kit-explorer .lm-TabBar-tab", has_text="Compare models").click()
+    questions = page.locator(".qa-kit-compare-questions textarea")
+    questions.wait_for(state="visible", timeout=10_000)
+    deadline = time.monotonic() + 15  # the kernel fills the box when the tab opens: a round trip
+    while questions.input_value().strip() != QUESTION and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert questions.input_value().strip() == QUESTION  # the question it will ask, shown and editable
+    page.locator(".qa-kit-compare-models").click()  # the tag box shows its input once clicked
+    page.keyboard.type("tiny-random-bert")
+    page.keyboard.press("Enter")
+    page.locator(".qa-kit-compare").click()
+    page.locator(".qa-kit-status", has_text="Compared 2 models").wait_for(state="visible", timeout=ANSWER_MS)
+    result = page.locator(".qa-kit-result").inner_text()
+    assert "demo-minilm" in result and "tiny-random-bert" in result
+    page.locator(".qa-kit-explorer").evaluate("node => node.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(500)
+
+
+def switch_theme(page, name: str) -> None:
+    """Settings > Theme > NAME, as a user would, and wait until the page says it is dark."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+    page.locator("li.lm-Menu-item", has_text="Theme").first.hover()
+    page.locator("li.lm-Menu-item[data-command='apputils:change-theme']", has_text=name).first.click()
+    page.wait_for_selector('body[data-jp-theme-light="false"]', state="attached", timeout=20_000)
+    page.wait_for_function(  # the theme's stylesheet has loaded: the notebook itself is dark
+        "() => { const c = getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor.match(/\\d+/g);"
+        " return c && (+c[0]) + (+c[1]) + (+c[2]) < 200; }", timeout=30_000)
+    page.wait_for_timeout(500)
+
+
 def test_ask_in_jupyterlab_shows_a_highlighted_answer(chromium, lab):
     from playwright.sync_api import sync_playwright
 
@@ -213,6 +259,17 @@ def test_ask_in_jupyterlab_shows_a_highlighted_answer(chromium, lab):
             page.locator(".qa-kit-explorer").evaluate("node => node.scrollIntoView({block: 'start'})")
             page.wait_for_timeout(1000)
             page.screenshot(path=str(shot))
+            assert_fits_its_cell(page)
+            assert_chart_shown_for_theme(page, "light")
+
+            compare_in_the_browser(page)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-compare.png"))
+
+            switch_theme(page, "JupyterLab Dark")
+            assert_chart_shown_for_theme(page, "dark")
+            page.locator(".qa-kit-table").first.evaluate("node => node.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-dark.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-ask-failure.png"))
             shutil.copyfile(log, ARTIFACTS / "jupyterlab-ask-failure.log")
