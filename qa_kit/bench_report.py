@@ -11,6 +11,7 @@ import html
 import json
 import math
 import statistics
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -18,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import pandas as pd
 
 from .errors import InputError
-from .text import plain_for_matplotlib
+from .text import milliseconds, plain_for_matplotlib
 
 FORMAT_VERSION = 1
 
@@ -431,7 +432,7 @@ _STAGE_COLOURS = {"tokenize": "#e9c46a", "engine": "#2a9d8f", "decode": "#e76f51
 
 
 def _bench_figure(report: BenchReport, model: Optional[str] = None):
-    from .charts import Chart
+    from .charts import Chart, fit_bar_labels
 
     if not report.models:
         raise InputError("The report holds no model: run the benchmark first.")
@@ -442,8 +443,9 @@ def _bench_figure(report: BenchReport, model: Optional[str] = None):
     stages = stages[stages["model"] == block["model"]] if not stages.empty else stages
     curve = report.fast_curve
     curve = curve[curve["model"] == block["model"]]
-    fig = Chart(figsize=(17 if len(curve) else 13, 4.2), layout="constrained")
-    axes = fig.subplots(1, 4 if len(curve) else 3, width_ratios=[1, 1.2, 0.8, 1][: 4 if len(curve) else 3])
+    # two by two at the width a notebook cell shows, so the text keeps its size (one row of four was ~6 px)
+    fig = Chart(figsize=(10, 7.8), layout="constrained")
+    axes = list(fig.subplots(2, 2).flat)
     for ax, setting, title in ((axes[0], "one_window", "one window (ms per question)"),
                                (axes[1], "long_document", "long article (ms per question)")):
         rows = stages[stages["setting"] == setting] if not stages.empty else stages
@@ -453,23 +455,26 @@ def _bench_figure(report: BenchReport, model: Optional[str] = None):
             values = [0.0 if not math.isfinite(v) else v for v in rows[f"{stage} ms"]] if len(rows) else []
             ax.barh(labels, values, left=left, color=colour, label=stage)
             left = [a + b for a, b in zip(left, values)]
-        for y, (total, shown) in enumerate(zip(rows["total ms"] if len(rows) else [], left)):
-            ax.text(max(total, shown), y, f" {total:.0f}", va="center", fontsize=8)
+        ends = [max(total, shown) for total, shown in zip(rows["total ms"] if len(rows) else [], left)]
+        texts = [ax.text(end, y, f" {milliseconds(total)}", va="center", fontsize=9)
+                 for y, (end, total) in enumerate(zip(ends, rows["total ms"] if len(rows) else []))]
         ax.invert_yaxis()
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("ms")
-        ax.margins(x=0.15)
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.tick_params(labelsize=9)
+        ax.set_xlabel("ms", fontsize=9)
+        fit_bar_labels(ax, ends, texts)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9, frameon=False, title="stages", title_fontsize=9)
     gflops = block.get("gflops", {})
     names = list(gflops)
     values = [g.get("gflops") if g.get("gflops") is not None and math.isfinite(g.get("gflops")) else 0.0 for g in gflops.values()]
     axes[2].bar(names, values, color="#264653")
     if math.isfinite(report.roof_gflops):
         axes[2].axhline(report.roof_gflops, color="#555555", linestyle="--", linewidth=1)
-        axes[2].text(-0.4, report.roof_gflops, f" numpy roof {report.roof_gflops:.0f}", va="bottom", fontsize=8)
+        axes[2].text(-0.4, report.roof_gflops, f" numpy roof {report.roof_gflops:.0f}", va="bottom", fontsize=9)
         axes[2].set_ylim(0, max([report.roof_gflops] + values) * 1.2)
-    axes[2].set_title("achieved GFLOP/s (engine stage)", fontsize=10)
+    axes[2].set_title("achieved GFLOP/s (engine stage)", fontsize=10, loc="left")
+    axes[2].tick_params(labelsize=9)
     if len(curve):
         ax = axes[3]
         sizes = [str(k) for k in curve["max_windows"]]
@@ -479,15 +484,18 @@ def _bench_figure(report: BenchReport, model: Optional[str] = None):
         ax.plot(sizes, curve["f1"], marker="s", color="#e76f51", label="F1 against gold")
         ax.plot(sizes, curve["share_read"] * 100, marker=".", linestyle=":", color="#555555", label="windows read")
         ax.set_ylim(0, 105)
-        ax.set_xlabel("fast reading: windows read (max_windows)")
-        ax.set_ylabel("%")
-        ax.set_title("fast reading by size, long article", fontsize=10)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+        ax.set_xlabel("fast reading: windows read first (max_windows)", fontsize=9)
+        ax.set_ylabel("%", fontsize=9)
+        ax.tick_params(labelsize=9)
+        ax.set_title("fast reading by size, long article", fontsize=10, loc="left")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False)
+    else:
+        axes[3].set_axis_off()
     r = block["ratios"]
     title = (f"{block['model']}: kit/pipeline {_fmt(r.get('kit_over_pipeline_one_window'), 'x')} (one window), "
              f"{_fmt(r.get('kit_over_pipeline_long_document'), 'x')} (long); fast reading "
              f"{_fmt(r.get('full_over_fast_long_document'), 'x')} faster, agreement {_fmt(block.get('fast_agreement'), 'fraction')}")
-    fig.suptitle(plain_for_matplotlib(title), fontsize=10)  # a model's path may hold "$"
+    fig.suptitle(plain_for_matplotlib(textwrap.fill(title, 110)), fontsize=10)  # a model's path may hold "$"
     return fig
 
 

@@ -137,10 +137,10 @@ def _bars_with_labels(ax: Any, values: Sequence[float], labels: Sequence[str], c
     values = [0.0 if v is None or np.isnan(v) else float(v) for v in values]
     bars = ax.barh(np.arange(len(values)), values, color=color)
     texts = ax.bar_label(bars, labels=[plain_for_matplotlib(f" {t}") for t in labels], fontsize=fontsize)
-    _fit_labels(ax, values, texts, least)
+    fit_bar_labels(ax, values, texts, least)
 
 
-def _fit_labels(ax: Any, values: Sequence[float], texts: Sequence[Any], least: float = 0.0) -> None:
+def fit_bar_labels(ax: Any, values: Sequence[float], texts: Sequence[Any], least: float = 0.0) -> None:
     """Widen the x range until every label drawn at the end of its bar fits inside the axes."""
     top = max([least, *values]) or 1.0
     ax.set_xlim(0, top * 1.02)
@@ -398,7 +398,7 @@ def timings_chart(answers_or_frame: Any) -> Chart:
     texts = [ax.text(total, yi, f" {note}", va="center", fontsize=9) for yi, total, note in zip(y, left, notes)]
     ax.set_yticks(y, [plain_for_matplotlib(label) for label, _ in rows], fontsize=9)
     ax.invert_yaxis()
-    _fit_labels(ax, list(left), texts)
+    fit_bar_labels(ax, list(left), texts)
     per_model = not hasattr(answers_or_frame, "timings") and not isinstance(answers_or_frame, (list, tuple))
     ax.set_xlabel("milliseconds, mean per question" if per_model else "milliseconds", fontsize=9)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside, never over a bar

@@ -322,7 +322,7 @@ def test_report_shows_itself(tiny_report):
 
     chart = tiny_report.chart()
     assert isinstance(chart, Figure) and isinstance(chart, Chart) and chart._repr_png_().startswith(b"\x89PNG")
-    assert len(chart.axes) == 4 and "fast reading by size" in chart.axes[3].get_title()
+    assert len(chart.axes) == 4 and "fast reading by size" in chart.axes[3].get_title(loc="left")
     assert "fast reading by size" in text and "fast reading by size" in page
 
 
