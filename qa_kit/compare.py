@@ -185,7 +185,11 @@ class Comparison:
     def _repr_html_(self) -> str:
         window = NEIGHBOURHOOD if max(map(len, self.contexts)) > LONG_CONTEXT else None
         heads = "".join(f"<div>{self.highlight(i, window=window)}</div>" for i in range(len(self.questions)))
-        summary = html.escape(f"{len(self.questions)} questions × {len(self.models)} models")
+        summary = f"{len(self.questions)} questions × {len(self.models)} models"
+        spread = self.workers()
+        if len(spread) > 1 and self.throughput:
+            summary += f", {self.throughput:.1f} questions/s on {len(spread)} workers"
+        summary = html.escape(summary)
         return f'<div class="qa-kit-comparison"><div style="opacity:0.75">{summary}</div>{self.table_html()}{heads}</div>'
 
 

@@ -25,7 +25,7 @@ from .render import frame_table
 from .metrics import exact_match, f1, normalize_answer  # the scorer's and the reader's names, importable from here too
 from .scale import Outcome, ask_here, on_dask, spec_for, worker_spread
 from .squad import Example, load_squad
-from .text import plain_for_matplotlib
+from .text import one_line, plain_for_matplotlib
 
 DatasetLike = Union[str, "os.PathLike[str]", Dict[str, Any], Sequence["Example"]]
 
@@ -299,7 +299,7 @@ def _ask_here(readers: List[Any], examples: List[Example], name: str, top_k: int
     from tqdm.auto import tqdm
 
     questions, contexts = [ex.question for ex in examples], [ex.context for ex in examples]
-    with tqdm(total=len(examples), desc=f"eval {name}", unit="q", disable=not progress) as bar:
+    with tqdm(total=len(examples), desc=f"eval {one_line(name, 32)}", unit="q", disable=not progress) as bar:
         return ask_here(readers, questions, contexts, top_k, on_done=lambda _: bar.update(1))
 
 
@@ -309,7 +309,7 @@ def _on_cluster(client: Any, model: Any, examples: List[Example], name: str, top
     spec = spec_for(model, **options)
     label = model.strip() if isinstance(model, str) else (_reader_label(model, "name") or spec.source)
     run, = on_dask(client, [spec], [ex.question for ex in examples], [ex.context for ex in examples], top_k,
-                   batch_size=batch_size, progress=progress, desc=f"eval {name}")
+                   batch_size=batch_size, progress=progress, desc=f"eval {one_line(name, 32)}")
     if run.load_error is not None:
         raise EngineError(f"The model {label!r} {run.load_error}")
     return run.outcomes, label, spec.engine, run.load_seconds

@@ -192,6 +192,7 @@ def test_compare_on_two_workers_matches_one_process(cluster, demo_reader, tiny_r
     assert set(here.frame["worker"]) == {"local"}
     assert "random weights" in there.warnings["tiny"]
     assert there.workers()["questions"].sum() == 12 and there.throughput > 0
+    assert "questions/s on 2 workers" in there._repr_html_() and "questions/s" not in here._repr_html_()
 
 
 @pytest.mark.slow

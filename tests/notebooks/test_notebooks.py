@@ -29,7 +29,7 @@ EXPECTED = {
     "02_zoo_stub_anatomy": [WIDGET, "SparseZoo", "12layer_pruned80_quant-none-vnni", "pruned80"],
     "03_compare_models": ["<mark", "image/png", "exact match"],
     "04_long_documents": ["<mark", "image/png", "windows: [", "sequence_length"],
-    "05_speed": ["image/png", "DeepSparse", "ONNX Runtime"],
+    "05_speed": ["image/png", "DeepSparse", "ONNX Runtime", "Dask dashboard: http", "speed-up on Dask"],
 }
 
 
