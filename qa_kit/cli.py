@@ -268,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .server import add_serve_arguments, cmd_serve
 
-    serve = command("serve", help="start DeepSparse's own server for a model (needs the server extra)")
+    serve = command("serve", help="start DeepSparse's own server for a model (needs the server extra)",
+                    description="Serve a model with DeepSparse's own HTTP server (the server extra) in the foreground "
+                    "until Ctrl-C. It runs from the kit's private copy of the model, at the model's own window.")
     add_serve_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 

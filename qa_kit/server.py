@@ -721,13 +721,16 @@ def _stop_all() -> None:
 
 def add_serve_arguments(parser: Any) -> None:
     """The options of `qa-kit serve`, for the CLI's sub-parser."""
+    from .sources import default_model
+
     parser.add_argument("--model", "-m", default=None, help="catalog name, folder, .onnx file, zoo: stub or hf: repo "
-                        "(default: the kit's default model)")
-    parser.add_argument("--port", "-p", type=int, default=5543)
+                        f"(default: the kit's default model, {default_model()})")
+    parser.add_argument("--port", "-p", type=int, default=5543, help="port to listen on; ask it with "
+                        "qa_kit.load('http://127.0.0.1:PORT') or qa-kit ask -m http://127.0.0.1:PORT")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for the whole network)")
     parser.add_argument("--sequence-length", type=int, default=None, help="tokens per window (default: the model's own, else 384)")
     parser.add_argument("--doc-stride", type=int, default=None, help="tokens windows overlap by (default: the model's own, else 128)")
-    parser.add_argument("--cores", "--num-cores", dest="num_cores", type=int, default=None,
+    parser.add_argument("--cores", "--num-cores", dest="num_cores", type=int, default=None, metavar="N",
                         help="cores for the engine (default: all of them: a server is meant to have the machine)")
 
 
