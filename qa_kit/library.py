@@ -7,13 +7,14 @@ Indexing parses each file (qa_kit.documents.parse), cuts it into passages, embed
 all-MiniLM-L6-v2 on DeepSparse (qa_kit.documents.encoder) and stores all of it in one SQLite file
 (qa_kit.documents.store); files whose content hash is unchanged are skipped, deleted ones dropped,
 unreadable ones reported. Asking ranks passages by BM25 and by embedding, fuses the two rankings
-(qa_kit.documents.retrieve), and has the reader read the best passages together. Nothing in the
+(qa_kit.documents.retrieve), and has the reader read the best passages, each on its own. Nothing in the
 documents' folders is ever written; the index goes where `path` says (default: the kit's cache).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from .errors import InputError, whole_number
 from .render import escape_text, table_html
 
 PathLike = Union[str, os.PathLike]
-SEPARATOR = "\n\n"  # between passages read together
 
 
 @dataclass
@@ -207,9 +207,13 @@ class Library:
                          **{f"{m}_rank": r for m, r in hit.ranks.items()}, **{f"{m}_score": s for m, s in hit.scores.items()}})
         return rows
 
-    def ask(self, question: str, top_k: int = 3, passages: int = 5, method: str = "hybrid") -> Any:
-        """Answers from the `passages` best passages, read together by the reader: each with file, page,
-        offsets in that file's text, probability and the retrieval scores of its passage."""
+    def ask(self, question: str, top_k: int = 3, passages: int = 3, method: str = "hybrid") -> Any:
+        """Answers from the `passages` best passages, each read by the reader on its own: each answer with
+        its file, page, offsets in that file's text, probability and the retrieval scores of its passage.
+
+        Raw scores (start + end logits) compare across passages, so the best spans of all passages are
+        ranked together; probabilities are the kit's softmax over every candidate span of every passage read.
+        """
         from .documents.answers import LibraryAnswers, SourcedAnswer
 
         top_k = whole_number(top_k, "top_k")
@@ -217,30 +221,25 @@ class Library:
         began = time.perf_counter()
         found = self.search(question, passages, method)
         retrieved = time.perf_counter()
-        answers: List[SourcedAnswer] = []
+        pooled: List[Tuple[Any, dict]] = []
+        totals: List[float] = []  # each passage's log partition: log of the sum of exp(score) over its spans
         model = engine = ""
         warning = None
-        if found:
-            offsets, at = [], 0
-            for row in found:
-                offsets.append(at)
-                at += len(row["text"]) + len(SEPARATOR)
-            context = SEPARATOR.join(row["text"] for row in found)
-            read = self.reader.ask(question, context, top_k=top_k + 2 * len(found), progress=False)
+        for row in found:
+            read = self.reader.ask(question, row["text"], top_k=top_k, progress=False)
             model, engine, warning = read.model, read.engine, read.warning
-            for a in read:
-                i = max(j for j, off in enumerate(offsets) if off <= a.start)
-                row = found[i]
-                local = a.start - offsets[i]
-                if local + len(a.text) > len(row["text"]):
-                    continue  # a span across two passages is in neither file
-                start = row["start"] + local
-                retrieval = {k: v for k, v in row.items() if k not in ("id", "file", "page", "start", "end", "text")}
-                answers.append(SourcedAnswer(**{**a.to_dict(), "start": start, "end": start + len(a.text), "rank": len(answers) + 1},
-                                             file=row["file"], page=row["page"], passage=row["id"], passage_start=row["start"],
-                                             passage_end=row["end"], passage_text=row["text"], retrieval=retrieval))
-                if len(answers) == top_k:
-                    break
+            pooled.extend((a, row) for a in read)
+            if read.best is not None and read.best.probability > 0:
+                totals.append(read.best.score - math.log(read.best.probability))
+        whole = _log_sum_exp(totals)
+        answers: List[SourcedAnswer] = []
+        for a, row in sorted(pooled, key=lambda pair: -pair[0].score)[:top_k]:
+            start = row["start"] + a.start
+            retrieval = {k: v for k, v in row.items() if k not in ("id", "file", "page", "start", "end", "text")}
+            answers.append(SourcedAnswer(**{**a.to_dict(), "start": start, "end": start + len(a.text), "rank": len(answers) + 1,
+                                            "probability": math.exp(a.score - whole) if totals else a.probability},
+                                         file=row["file"], page=row["page"], passage=row["id"], passage_start=row["start"],
+                                         passage_end=row["end"], passage_text=row["text"], retrieval=retrieval))
         done = time.perf_counter()
         return LibraryAnswers(question=question, answers=answers, method=method, model=model, engine=engine, root=self.root,
                               passages=[{k: v for k, v in row.items() if k != "text"} for row in found],
@@ -264,6 +263,14 @@ class Library:
 
     def __repr__(self) -> str:
         return f"Library({[str(s) for s in self.sources]!r}, path={str(self.path)!r}, files={len(self)})"
+
+
+def _log_sum_exp(values: List[float]) -> float:
+    """log(sum(exp(v))) without overflow (0.0 for no values)."""
+    if not values:
+        return 0.0
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
 
 
 def _progress(items: list, enabled: bool) -> Iterable:

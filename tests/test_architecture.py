@@ -39,7 +39,7 @@ LAYER_OF = {
     "metrics": "studies", "squad": "studies", "evaluate": "studies", "compare": "studies", "calibrate": "studies",
     "bench": "studies", "bench_child": "studies", "bench_report": "studies", "scale": "studies", "library": "studies", "documents": "studies",
     # apps: what a person runs
-    "cli": "apps", "cli_ask": "apps", "cli_stub": "apps", "cli_bench": "apps", "cli_serve": "apps", "widgets": "apps",
+    "cli": "apps", "cli_ask": "apps", "cli_stub": "apps", "cli_bench": "apps", "cli_serve": "apps", "cli_library": "apps", "widgets": "apps",
 }
 DISPLAY_HOOKS = {"_repr_html_", "save_html", "save_csv"}
 

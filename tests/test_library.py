@@ -222,6 +222,9 @@ def test_answers_carry_file_page_and_offsets(lib, docs):
         assert lib.text(a.file)[a.passage_start:a.passage_end] == a.passage_text
     assert best.retrieval["rank"] >= 1 and "bm25_rank" in best.retrieval and "dense_score" in best.retrieval
     assert 0 < best.probability <= 1
+    probabilities = [a.probability for a in answers]
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1 + 1e-6
+    assert [a.rank for a in answers] == [1, 2, 3]
 
 
 @pytest.mark.slow

@@ -71,6 +71,10 @@ class LibraryReport:
             lines.append(f"{method:<8} {row['recall@1']:>8.1f}% {row['recall@5']:>8.1f}% {row['EM']:>6.1f} {row['F1']:>6.1f}")
         lines.append(f"index: {self.index_seconds:.1f} s, {self.index_seconds / max(self.megabytes, 1e-9):.0f} s per MB "
                      "(first run, encoder compile included)")
+        if self.scale:
+            mb = self.scale["megabytes"]
+            lines.append(f"index at {int(self.scale['files'])} files: {self.scale['index_seconds']:.1f} s for {mb:.3f} MB, "
+                         f"{self.scale['index_seconds'] / max(mb, 1e-9):.0f} s per MB (engines warm)")
         for name, figures in (("query", self.latency), (f"query at {int(self.scale.get('files', 0))} files", self.scale)):
             if figures:
                 lines.append(f"{name}: retrieve {figures['retrieve'] * 1000:.0f} ms, ask {figures['ask'] * 1000:.0f} ms "
@@ -89,7 +93,7 @@ def _timed_asks(lib: Any, questions: List[dict], repeats: int = 1) -> Dict[str, 
 
 
 def library_report(folder: Path = SAMPLE_LIBRARY, questions: Path = SAMPLE_QUESTIONS, *, reader: Any = None,
-                   passages: int = 5, scale_files: Optional[int] = 100, progress: bool = True) -> LibraryReport:
+                   passages: int = 3, scale_files: Optional[int] = 100, progress: bool = True) -> LibraryReport:
     """Index `folder` afresh (in a temporary file), ask every question with each retrieval method, time it all.
 
     With `scale_files`, the folder's files are also copied (under new names) into a temporary
@@ -138,8 +142,8 @@ def _scaled(folder: Path, scratch: Path, count: int, small: Any, questions: List
         source = originals[i % len(originals)]
         shutil.copyfile(source, big / f"{i // len(originals)}-{source.name}")
     lib = Library(big, scratch / "scaled.sqlite", reader=small.reader, encoder=small.encoder)
-    lib.index(progress=progress)
+    report = lib.index(progress=progress)
     figures = _timed_asks(lib, questions)
-    figures["files"] = float(len(lib.files()))
+    figures.update(files=float(len(lib.files())), index_seconds=report.seconds, megabytes=report.bytes / 1e6)
     lib.store.close()
     return figures

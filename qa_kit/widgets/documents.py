@@ -39,7 +39,7 @@ class Documents:
         self.ask_button = w.Button(description="Ask", button_style="success")
         self.method = w.Dropdown(options=list(METHODS), value="hybrid", description="Retrieval", style=WIDE_LABEL)
         self.top_k = w.BoundedIntText(value=3, min=1, max=10, description="Answers", style=WIDE_LABEL, layout=w.Layout(width="140px"))
-        self.passages = w.BoundedIntText(value=5, min=1, max=20, description="Passages", style=WIDE_LABEL, layout=w.Layout(width="150px"))
+        self.passages = w.BoundedIntText(value=3, min=1, max=20, description="Passages", style=WIDE_LABEL, layout=w.Layout(width="150px"))
         self.status = w.HTML(status_html("Choose a folder and press Index, or use the sample library."))
         self.report = w.HTML()
         self.answers = w.HTML()
