@@ -100,3 +100,34 @@ def test_some_text_goes_beyond_ascii():
     golds = [a["text"] for p in QUESTION_FILES for qa in _qas(_load(p)) for a in qa["answers"]]
     assert any("港" in g for g in golds)
     assert any(not g.isascii() and " " in g for g in golds)  # an accented full name, e.g. Amélie Duroc
+
+
+# ---- the held-out real-prose set (data/eval) --------------------------------------------------
+
+REAL_PROSE = DATA / "eval" / "real_prose.json"
+
+
+def test_the_real_prose_set_is_squad_with_every_gold_at_its_offset():
+    doc = _load(REAL_PROSE)
+    assert doc["version"] == "1.1"
+    qas = []
+    for article in doc["data"]:
+        key, source = article["title"].split(": ", 1)
+        assert source and ("Python standard library" in source or "package description" in source), article["title"]
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            for qa in paragraph["qas"]:
+                assert qa["id"].startswith(key + "-") and qa["question"].strip().endswith("?")
+                for gold in qa["answers"]:
+                    start, text = gold["answer_start"], gold["text"]
+                    assert context[start:start + len(text)] == text, (qa["id"], text)
+                qas.append(qa)
+    assert len(qas) >= 40
+    assert len({qa["id"] for qa in qas}) == len(qas)
+
+
+def test_no_training_script_reads_the_held_out_set():
+    scripts = (DATA.parent / "scripts").glob("train_*.py")
+    for script in scripts:
+        text = script.read_text(encoding="utf-8")
+        assert "data/eval" not in text and "real_prose" not in text, script.name
