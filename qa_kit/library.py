@@ -191,7 +191,7 @@ class Library:
         if method in ("hybrid", "bm25"):
             rankings["bm25"] = bm25(self.store, question, depth)
         if method in ("hybrid", "dense"):
-            rankings["dense"] = self._dense_index().search(self.encoder.encode([question])[0], depth)
+            rankings["dense"] = self._dense_index().search(self.encoder.encode([question], batch_size=1)[0], depth)
         hits = fuse(rankings) if method == "hybrid" else only(method, rankings[method])
         return hits[:k]
 

@@ -124,7 +124,9 @@ class Encoder:
         return get_engine(self.folder, self.engine_name, length, batch, self.cores)
 
     def encode(self, texts: Sequence[str], batch_size: int = BATCH, on_batch: Any = None) -> np.ndarray:
-        """Embeddings of `texts`, one unit-length float32 row each, in order; `on_batch(n)` after each batch."""
+        """Embeddings of `texts`, one unit-length float32 row each, in order; `on_batch(n)` after each batch.
+
+        `batch_size=1` for a question (its own compiled shapes); indexing runs BATCH texts per call."""
         if isinstance(texts, str):
             raise InputError("encode() takes a list of texts, not one string: put it in a list.")
         texts = list(texts)
@@ -134,7 +136,7 @@ class Encoder:
         lengths = [len(ids) for ids in tokens["input_ids"]]
         out: List[Optional[np.ndarray]] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        batch = 1 if len(texts) == 1 else batch_size
+        batch = batch_size  # a short last batch is padded: one compiled shape per length, whatever the count
         for first in range(0, len(order), batch):
             rows = order[first:first + batch]
             length = next(n for n in LENGTHS if n >= max(lengths[i] for i in rows))

@@ -30,6 +30,7 @@ EXPECTED = {
     "03_compare_models": ["<mark", "image/png", "exact match"],
     "04_long_documents": ["<mark", "image/png", "windows: [", "sequence_length"],
     "05_speed": ["image/png", "DeepSparse", "ONNX Runtime", "Dask dashboard: http", "speed-up on Dask"],
+    "07_your_documents": ["<mark", "railway_tunnel.pdf", "page 2", "1 dropped", "unreadable PDF"],
 }
 
 
