@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object (ratios under 'ratios')")
     bench.set_defaults(run=cmd_bench)
 
-    from .server import add_serve_arguments, cmd_serve
+    from .cli_serve import add_serve_arguments, cmd_serve
 
     serve = command("serve", help="start DeepSparse's own server for a model (needs the server extra)",
                     description="Serve a model with DeepSparse's own HTTP server (the server extra) in the foreground "

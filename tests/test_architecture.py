@@ -24,6 +24,7 @@ LAYERS = ["ground", "engines", "models", "reading", "views", "studies", "apps"]
 LAYER_OF = {
     # ground: no kit module above it
     "errors": "ground", "paths": "ground", "text": "ground", "cache": "ground", "cores": "ground",
+    "http_deadline": "ground",
     # engines: ONNX graphs to logits
     "engines": "engines", "flops": "engines", "int8": "engines",
     # models: what a source string means and what a model folder holds
@@ -32,7 +33,7 @@ LAYER_OF = {
     "describe": "models", "stubs": "models",
     # reading: questions and texts to answers
     "reading": "reading", "ranking": "reading", "results": "reading", "reader": "reading", "server": "reading",
-    "sparsify": "reading",
+    "server_process": "reading", "sparsify": "reading",
     # views: HTML, Figures, files
     "render": "views", "charts": "views", "report": "views", "stub_html": "views",
     # studies: many questions, many models

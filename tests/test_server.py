@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import os
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -249,7 +250,7 @@ def test_inputs_and_timeouts_are_checked(fake):
 
 
 def test_serve_refuses_a_taken_port_before_any_work():
-    with srv.socket.socket() as s:
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
@@ -261,8 +262,10 @@ def test_serve_refuses_a_taken_port_before_any_work():
 def test_the_serve_command_options():
     import argparse
 
+    from qa_kit.cli_serve import add_serve_arguments
+
     parser = argparse.ArgumentParser()
-    srv.add_serve_arguments(parser)
+    add_serve_arguments(parser)
     args = parser.parse_args(["--model", "tiny-random-bert", "--port", "6000"])
     # no window given: serve() uses the model's own, as load() does
     assert (args.model, args.port, args.host, args.sequence_length, args.doc_stride) == ("tiny-random-bert", 6000, "127.0.0.1", None, None)
