@@ -5,6 +5,11 @@ sentence-transformers checkpoint). The encoder is exported once with torch into 
 (named by the weights' SHA-256), then every text is embedded as sentence-transformers does it:
 tokens truncated at 256, the last hidden states averaged over the real tokens (mean pooling) and
 scaled to unit length. Texts are run in a few fixed lengths (DeepSparse compiles static shapes).
+
+It runs in fp32: the kit's static int8 (qa_kit.sparsify.quantize, calibrated on the sample
+library) was measured on the sample library's 115 passages and did not keep quality at a gain.
+All layers int8 gave embeddings at cosine 0.90 (mean; 0.83 worst) to fp32's, 1.4x as fast;
+with the output layers kept fp32, cosine 0.994 but no faster on this 2-core machine.
 """
 from __future__ import annotations
 
