@@ -38,7 +38,8 @@ LAYER_OF = {
     "render": "views", "charts": "views", "report": "views", "stub_html": "views",
     # studies: many questions, many models
     "metrics": "studies", "squad": "studies", "evaluate": "studies", "compare": "studies", "calibrate": "studies",
-    "bench": "studies", "bench_child": "studies", "bench_report": "studies", "scale": "studies", "library": "studies", "documents": "studies",
+    "bench": "studies", "bench_child": "studies", "bench_report": "studies", "bench_inputs": "studies",
+    "sparsity_sweep": "studies", "scale": "studies", "library": "studies", "documents": "studies",
     # apps: what a person runs
     "cli": "apps", "cli_ask": "apps", "cli_stub": "apps", "cli_bench": "apps", "cli_serve": "apps", "cli_library": "apps", "widgets": "apps",
 }
