@@ -264,7 +264,8 @@ def spec_for(model: Any, *, engine: str = "deepsparse", sequence_length: Optiona
 # the worker's side: one reader per spec per process, kept between tasks
 
 
-_readers: Dict[ReadSpec, Any] = {}  # spec -> Reader, or the one-line text of why it did not load
+_readers: Dict[ReadSpec, Any] = {}  # spec -> Reader
+_failed: Dict[ReadSpec, Tuple[str, str]] = {}  # spec -> (run, one line saying why it did not load in that run)
 _loading: Dict[ReadSpec, threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -283,15 +284,17 @@ def _worker_cores(spec: ReadSpec) -> Union[int, str, None]:
     return max(1, min(threads, available_cores()))
 
 
-def worker_reader(spec: ReadSpec) -> Tuple[Any, float]:
+def worker_reader(spec: ReadSpec, run: str = "") -> Tuple[Any, float]:
     """This process's reader for `spec` and the seconds spent loading it now (0.0 when cached).
 
-    Raises a QAKitError carrying the first failure's message when the model did not load here;
-    it is tried only once per process.
+    Raises a QAKitError carrying the failure's message when the model did not load here: tried
+    once per process and `run`, so a later run (the network back, a file fixed) tries again.
     """
     with _guard:
         lock = _loading.setdefault(spec, threading.Lock())
     with lock:
+        if spec in _failed and _failed[spec][0] == run:
+            raise QAKitError(_failed[spec][1])
         if spec not in _readers:
             began = time.perf_counter()
             try:
@@ -306,17 +309,14 @@ def worker_reader(spec: ReadSpec) -> Tuple[Any, float]:
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as error:  # noqa: BLE001 (tokenizer panics are BaseExceptions)
-                _readers[spec] = error_text(error)
-            seconds = time.perf_counter() - began
-        else:
-            seconds = 0.0
-        reader = _readers[spec]
-    if isinstance(reader, str):
-        raise QAKitError(reader)
-    return reader, seconds
+                _failed[spec] = (run, error_text(error))
+                raise QAKitError(_failed[spec][1]) from None
+            _failed.pop(spec, None)
+            return _readers[spec], time.perf_counter() - began
+        return _readers[spec], 0.0
 
 
-def _answer_batch(spec: ReadSpec, items: List[Tuple[int, str, str]], top_k: int) -> Dict[str, Any]:
+def _answer_batch(spec: ReadSpec, items: List[Tuple[int, str, str]], top_k: int, run: str = "") -> Dict[str, Any]:
     """A Dask task: answer (index, question, context) items with this worker's reader for `spec`."""
     try:
         from distributed import get_worker
@@ -325,7 +325,7 @@ def _answer_batch(spec: ReadSpec, items: List[Tuple[int, str, str]], top_k: int)
     except (ImportError, ValueError):
         address = f"pid {os.getpid()}"
     try:
-        reader, load_seconds = worker_reader(spec)
+        reader, load_seconds = worker_reader(spec, run)
     except QAKitError as failed:
         return {"worker": address, "load_error": str(failed), "load_seconds": 0.0, "rows": []}
     rows = []
@@ -357,7 +357,7 @@ def require_dask() -> Any:
 
 
 def check_client(client: Any) -> Any:
-    """`client` when it is a running dask.distributed Client with at least one worker; else a kit error."""
+    """`client` when it is a running dask.distributed Client; else a kit error saying what to give."""
     distributed = require_dask()
     if not isinstance(client, distributed.Client):
         raise InputError(f"client={client!r} is not a dask.distributed Client: give Client(address) or "
@@ -402,12 +402,13 @@ def on_dask(client: Any, specs: Sequence[ReadSpec], questions: Sequence[str], co
     chunks = _batches(len(questions), workers, batch_size)
     runs = [DaskRun([Outcome() for _ in questions]) for _ in specs]
     owner: Dict[Any, Tuple[int, range]] = {}
+    run_id = os.urandom(6).hex()
     by_spec: Dict[int, List[Any]] = {s: [] for s in range(len(specs))}
     for s, spec in enumerate(specs):
         for chunk in chunks:
             items = [(i, questions[i], contexts[i]) for i in chunk]
-            future = client.submit(_answer_batch, spec, items, top_k, pure=False,
-                                   key=f"qa-kit-{desc}-{s}-{chunk.start}-{os.urandom(4).hex()}")
+            future = client.submit(_answer_batch, spec, items, top_k, run_id, pure=False,
+                                   key=f"qa-kit-{desc}-{s}-{chunk.start}-{run_id}")
             owner[future] = (s, chunk)
             by_spec[s].append(future)
     bar = tqdm(total=len(specs) * len(questions), desc=desc, unit="question", disable=not progress)

@@ -213,6 +213,10 @@ def test_a_model_that_fails_to_load_on_the_workers_is_reported_once(cluster, tmp
     rows = comparison.frame.set_index("model")
     assert (rows.loc["broken", "error"] == comparison.errors["broken"]).all()
     assert rows.loc["demo", "error"].isna().all() and set(rows.loc["demo", "answer"]) == {"Amélie Duroc"}
+    shutil.copy(TINY / "model.onnx", broken / "model.onnx")  # fixed: the next run loads it on the workers
+    fixed = qa_kit.compare(["Who designed the lighthouse?"] * 2, "Amélie Duroc designed it.", [str(broken)],
+                           client=client, batch_size=1, progress=False)
+    assert fixed.errors == {} and fixed.frame["error"].isna().all()
 
 
 def _kill_a_busy_worker(cluster, after_done: int):
