@@ -416,3 +416,15 @@ def test_the_cores_picker_loads_the_model_on_the_cores_chosen_and_says_how_many(
     explorer.ask()
     assert explorer.reader().cores.reason == "auto"
     assert f"{explorer.reader().cores.count} of " in status_text(explorer)
+
+
+def test_the_documents_tab_asks_a_folder_and_hides_the_text_while_open(explorer):
+    assert explorer.mode.titles[-1] == "Documents" and explorer.documents is not None
+    explorer.question.value = "Who was born in London?"
+    explorer.ask()
+    explorer.mode.selected_index = 3
+    hidden = (explorer.context, explorer.sample, explorer.result, explorer.table, explorer.chart, explorer.status)
+    assert all(widget.layout.display == "none" for widget in hidden)
+    assert explorer.documents.folder.value.endswith("library")  # the kit's sample library to start with
+    explorer.mode.selected_index = 0
+    assert all(widget.layout.display is None for widget in hidden)  # the answer and its chart are back

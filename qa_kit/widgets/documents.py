@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import ipywidgets as w
 
-from .parts import FULL_WIDTH, WIDE_LABEL, short_message, status_html
+from .parts import FULL_WIDTH, MUTED, WIDE_LABEL, short_message, status_html
 
 
 class Documents:
@@ -112,3 +112,16 @@ class Documents:
 def documents_tab(folder: Optional[str] = None, path: Optional[str] = None, reader: Any = None) -> w.VBox:
     """The Documents tab as one widget: a folder (default: the sample library), Index, ask, answers with sources."""
     return Documents(folder, path, reader).widget
+
+
+def explorer_tab() -> Tuple[Optional[Documents], Any]:
+    """The Explorer's Documents tab: (the app, its widget); without the library extra, a line saying what to install."""
+    try:
+        documents = Documents()
+    except ImportError as error:  # the library extra (pypdf, selectolax) is not installed
+        line = (f"The Documents tab needs the library extra ({error.name or error}): "
+                "pip install 'qa-kit[library]', then restart the kernel.")
+        return None, w.HTML(status_html(line, "info"))
+    note = w.HTML(f'<div style="{MUTED};font-size:0.9em">Ask a folder of .txt, .md, .html and .pdf files: the best '
+                  "passages are found, then read by the kit's default model; nothing in the folder is written.</div>")
+    return documents, w.VBox([note, documents.widget])

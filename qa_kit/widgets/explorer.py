@@ -35,11 +35,15 @@ from ..render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, no
                       warning_html)
 from ..results import Answers
 from ..sources import default_model, network_timeout, sample_questions, sample_texts, source_kind
+from .documents import explorer_tab
 from .parts import (DEDUPE_SECONDS, ENGINE_LABELS, FULL_WIDTH, MAX_MESSAGE, MUTED, NEIGHBOURHOOD, OWN_TEXT,
                     SAMPLE_QUESTIONS, WIDE_LABEL, chart_html, frame_html, in_kernel, lines, scroll, short_message,
                     status_html, table_wrap)
 
 log = logging.getLogger(__name__)
+
+
+DOCUMENTS_TAB = 3  # the tabs: Ask, Ask a list, Compare models, Documents
 
 
 def cores_options() -> List[Tuple[str, Any]]:
@@ -158,7 +162,9 @@ class Explorer:
             w.HTML(f'<div style="{MUTED}">Questions to ask each model, one per line:</div>'),
             self.compare_questions, w.HBox([self.add_model_button, self.compare_button]),
         ])
-        self.mode = w.Tab(children=[ask_tab, list_tab, compare_tab], titles=("Ask", "Ask a list", "Compare models"))
+        self.documents, documents_tab = explorer_tab()
+        self.mode = w.Tab(children=[ask_tab, list_tab, compare_tab, documents_tab],
+                          titles=("Ask", "Ask a list", "Compare models", "Documents"))
         self.app = w.VBox([
             w.HTML('<b style="font-size:1.15em">qa-kit explorer</b> '
                    f'<span style="{MUTED}">extractive question answering on this CPU</span>'),
@@ -425,7 +431,14 @@ class Explorer:
         self.chart.layout.display = "none"
 
     def _on_tab(self, change: dict) -> None:
-        """Opening the Compare tab shows the question(s) it will ask: the Ask tab's, unless the user typed some."""
+        """Opening the Compare tab shows the question(s) it will ask: the Ask tab's, unless the user typed some.
+
+        The Documents tab asks a folder, not the text: the text box and the other tabs' results hide meanwhile.
+        """
+        shown = "none" if change["new"] == DOCUMENTS_TAB else None
+        for widget in (self.sample, self.context, self.fast, self.status, self.result, self.table):
+            widget.layout.display = shown
+        self.chart.layout.display = "none" if shown or self._stale or not self.chart.value else None
         if change["new"] != 2 or (self.compare_questions.value.strip() and self.compare_questions.value != self._copied):
             return
         asked = self.question.value.strip() or self.questions.value.strip()
