@@ -134,6 +134,14 @@ def _copy_companions(source: Path, out_dir: Path) -> None:
             copy_atomic(source / name, out_dir / name)
 
 
+def _names_a_file(text: str) -> bool:
+    """True when a calibration string is the path of a file (a long sentence is no path: the OS says too long)."""
+    try:
+        return Path(text).expanduser().is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def calibration_feeds(model_dir: Path, texts: Optional[Sequence[str]], windows: int) -> List[Dict[str, np.ndarray]]:
     """Up to `windows` model inputs for calibrating int8 ranges: the kit's sample questions over `texts`.
 
@@ -151,7 +159,7 @@ def calibration_feeds(model_dir: Path, texts: Optional[Sequence[str]], windows: 
         raise InputError("texts must be a list of strings or text file paths (or None for the kit's samples).")
     read = []
     for number, text in enumerate(texts, 1):
-        if isinstance(text, Path) or ("\n" not in text and len(text) < 4096 and Path(text).expanduser().is_file()):
+        if isinstance(text, Path) or ("\n" not in text and _names_a_file(text)):
             text = Path(text).expanduser().read_text(encoding="utf-8")
         if not text.strip():
             raise InputError(f"Calibration text {number} is blank: give texts with words in them, or texts=None for the kit's samples.")

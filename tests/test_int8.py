@@ -79,7 +79,9 @@ def test_demo_int8_is_small_and_answers_like_the_dense_model(demo_int8):
 def test_calibration_on_the_users_texts(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("The harbour was dredged in 1911. " * 40, encoding="utf-8")
-    out = sparsify.quantize(TINY, tmp_path / "own", texts=[text, "A second text, given as a string."], windows=5)
+    long_line = "A long paragraph given as a string, on one line, longer than any file name may be. " * 8
+    out = sparsify.quantize(TINY, tmp_path / "own", texts=[text, "A second text, given as a string.", long_line],
+                            windows=5)
     assert "calibrated on 5 windows" in (out / "sparsity.json").read_text()
 
 
