@@ -40,7 +40,7 @@ import pandas as pd
 
 from .bench_inputs import (DEFAULT_CONTEXT, DEFAULT_QUESTIONS, Progress, Question, load_questions,
                            one_window_context, paragraphs, read_context, rotate)
-from .bench_report import (RATIO_KEYS, TARGETS, BenchReport, agreement, median_of, medians, summarise,
+from .bench_report import (RATIO_KEYS, TARGETS, BenchReport, ModelSummary, agreement, median_of, medians, summarise,
                            target_met, time_ratio)
 from .calibrate import best_span, fast_reading_curve
 from .errors import InputError, whole_number
@@ -50,7 +50,7 @@ from .sparsity_sweep import sparsity_sweep, sweep_chart
 
 __all__ = [  # what bench measures, and the names of its report, inputs and sweep, importable from here as before
     "run", "BenchOptions", "default_models", "server_scaling", "measure_compile", "SPARSE_TWIN", "STAGES", "CURVE_SIZES",
-    "BenchReport", "RATIO_KEYS", "TARGETS", "agreement", "median_of", "medians", "summarise",
+    "BenchReport", "ModelSummary", "RATIO_KEYS", "TARGETS", "agreement", "median_of", "medians", "summarise",
     "target_met", "time_ratio", "best_span", "fast_reading_curve", "DEFAULT_CONTEXT", "DEFAULT_QUESTIONS", "Question",
     "paragraphs", "one_window_context", "sparsity_sweep", "sweep_chart",
 ]
@@ -141,7 +141,7 @@ def measure_compile(model: str, engine: str, questions: Sequence[str], contexts:
     return result
 
 
-def _bench_model(model: str, context: str, questions: List[Question], options: "BenchOptions") -> Tuple[dict, List[dict]]:
+def _bench_model(model: str, context: str, questions: List[Question], options: "BenchOptions") -> Tuple[ModelSummary, List[dict]]:
     """One model measured on every engine: its summary and every timed call."""
     engines, repeats, warmup, max_windows = list(options.engines), options.repeats, options.warmup, options.max_windows
     sequence_length, doc_stride, num_cores = options.sequence_length, options.doc_stride, options.num_cores
@@ -246,13 +246,13 @@ def _bench_model(model: str, context: str, questions: List[Question], options: "
     flops = count_flops(first.model_dir, batch=1, sequence_length=sequence_length)
     block = summarise(model, records, engines, compiles, flops, load_seconds, notes)
     if cores:
-        block["cores"] = cores
-        block["ratios"]["deepsparse_one_core_over_all_cores"] = cores["one_core"] / cores["all_cores"]
-    block["random_weights"] = bool(getattr(first, "random_weights", False))
-    block["window"] = [sequence_length, doc_stride]
-    block["max_windows"] = max_windows
-    block["confident_score"] = first.confident_score
-    block["fast_curve"] = fast_reading_curve(first, full_reads, sizes=sorted(set(CURVE_SIZES) | {max_windows}),
+        block.cores = cores
+        block.ratios["deepsparse_one_core_over_all_cores"] = cores["one_core"] / cores["all_cores"]
+    block.random_weights = bool(getattr(first, "random_weights", False))
+    block.window = [sequence_length, doc_stride]
+    block.max_windows = max_windows
+    block.confident_score = first.confident_score
+    block.fast_curve = fast_reading_curve(first, full_reads, sizes=sorted(set(CURVE_SIZES) | {max_windows}),
                                              confident_score=first.confident_score)
     return block, records
 
@@ -381,9 +381,9 @@ def run(
         block, recs = _bench_model(model, text, question_list, options)
         blocks.append(block)
         records.extend(recs)
-    window = blocks[0]["window"]  # what the first model was read at (its own unless given)
-    settings = {"repeats": options.repeats, "warmup": options.warmup, "max_windows": blocks[0]["max_windows"],
-                "confident_score": blocks[0]["confident_score"], "sequence_length": window[0],
+    window = blocks[0].window  # what the first model was read at (its own unless given)
+    settings = {"repeats": options.repeats, "warmup": options.warmup, "max_windows": blocks[0].max_windows,
+                "confident_score": blocks[0].confident_score, "sequence_length": window[0],
                 "doc_stride": window[1], "long_questions": min(options.long_questions, len(question_list)),
                 "long_repeats": options.long_repeats, "questions": len(question_list), "context": context_name,
                 "context_chars": len(text), "engines": list(options.engines), "load_average_before": load_before,

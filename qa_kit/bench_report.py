@@ -1,9 +1,9 @@
-"""The benchmark's report: ratios and targets worked out from the timed records, and their views.
+"""The benchmark's report: every model's summary with the timed records, shown as tables, text, HTML and a chart.
 
-`summarise()` turns one model's records (one dict per timed call) into ratios, agreement, F1 and
-GFLOP/s; `BenchReport` holds every model's summary with the records, the CPU and the machine's
-roof, and shows them as a table, text, HTML and a chart, or saves them as JSON. Everything here
-is pure arithmetic on recorded numbers: the measuring is in qa_kit.bench.
+`BenchReport` holds each model's `ModelSummary` (qa_kit.bench_summary: the arithmetic on the
+records) with every timed call, the CPU and the machine's roof; it works out what to show once
+and renders that as text or HTML, saves and reloads itself as JSON, and draws itself with
+qa_kit.bench_chart. The measuring is in qa_kit.bench.
 """
 from __future__ import annotations
 
@@ -11,172 +11,22 @@ import html
 import json
 import math
 import statistics
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import pandas as pd
 
+from .bench_summary import (RATIO_KEYS, TARGETS, ModelSummary, agreement, median_of, medians, record_firsts,
+                            record_mean_f1, record_spans, record_times, summarise, target_met,
+                            time_ratio)
 from .errors import InputError
-from .text import milliseconds, plain_for_matplotlib
 
+__all__ = [  # the report, and the summary's names importable from here as before
+    "BenchReport", "FORMAT_VERSION", "ModelSummary", "RATIO_KEYS", "TARGETS", "agreement", "median_of", "medians",
+    "summarise", "target_met", "time_ratio",
+]
 FORMAT_VERSION = 1
-
-# measure key -> (comparison, target value, what it means)
-TARGETS: Dict[str, Tuple[str, float, str]] = {
-    "kit_over_pipeline_one_window": ("<=", 1.05, "at most 5% over deepsparse.Pipeline, identical answers"),
-    "kit_over_pipeline_long_document": ("<=", 1.05, "at most 5% over deepsparse.Pipeline, identical answers"),
-    "first_over_second_ask": (">=", 50.0, "a warm question at least 50x cheaper than the first"),
-    "full_over_fast_long_document": (">=", 3.0, "fast reading at least 3x faster than reading every window"),
-    "fast_agreement": (">=", 0.90, "fast reading gives the same top answer on at least 90% of questions"),
-}
-RATIO_KEYS = (
-    "kit_over_pipeline_one_window", "kit_over_pipeline_long_document", "deepsparse_over_onnxruntime",
-    "deepsparse_over_onnxruntime_long_document", "first_over_second_ask", "full_over_fast_long_document",
-)
-
-# ---------------------------------------------------------------------------------------------
-# arithmetic on timings (pure, tested on fake numbers)
-
-
-def medians(times: Dict[str, Sequence[float]]) -> Dict[str, float]:
-    """Each question's median time over its repeats."""
-    return {q: float(statistics.median(ts)) for q, ts in times.items() if len(ts)}
-
-
-def time_ratio(numerator: Dict[str, Sequence[float]], denominator: Dict[str, Sequence[float]]) -> float:
-    """Sum of per-question medians of A over that of B, on the questions both were timed on (nan if none)."""
-    a, b = medians(numerator), medians(denominator)
-    shared = sorted(set(a) & set(b))
-    bottom = sum(b[q] for q in shared)
-    if not shared or bottom <= 0:
-        return float("nan")
-    return sum(a[q] for q in shared) / bottom
-
-
-def agreement(answers: Dict[str, Any], reference: Dict[str, Any]) -> float:
-    """Fraction of shared questions whose top answers are equal (nan if no question is shared)."""
-    shared = [q for q in answers if q in reference]
-    if not shared:
-        return float("nan")
-    return sum(answers[q] == reference[q] for q in shared) / len(shared)
-
-
-def target_met(key: str, value: Optional[float]) -> Optional[bool]:
-    """Whether a measure meets its target; None when it has no target or was not measured."""
-    if key not in TARGETS or value is None or not math.isfinite(value):
-        return None
-    op, goal, _ = TARGETS[key]
-    return value <= goal if op == "<=" else value >= goal
-
-
-# ---------------------------------------------------------------------------------------------
-# reading the records
-
-
-def _firsts(records: List[dict], setting: str, variant: str, engine: str, key: str) -> Dict[str, Any]:
-    """Each question's `key` from its first run (questions without it are left out)."""
-    firsts: Dict[str, Any] = {}
-    for r in records:
-        if (r["setting"], r["variant"], r["engine"]) == (setting, variant, engine) and r.get(key) is not None:
-            firsts.setdefault(r["question"], r[key])
-    return firsts
-
-
-def _mean_f1(records: List[dict], setting: str, variant: str, engine: str) -> float:
-    """Mean F1 over questions (each question's first run), nan when no gold answers are known."""
-    firsts = _firsts(records, setting, variant, engine, "f1")
-    return sum(map(float, firsts.values())) / len(firsts) if firsts else float("nan")
-
-
-def _times(records: List[dict], setting: str, variant: str, engine: str, key: str = "seconds") -> Dict[str, List[float]]:
-    out: Dict[str, List[float]] = {}
-    for r in records:
-        if r["setting"] == setting and r["variant"] == variant and r["engine"] == engine:
-            value = r.get(key)
-            if value is not None and math.isfinite(value):
-                out.setdefault(r["question"], []).append(value)
-    return out
-
-
-def _spans(records: List[dict], setting: str, variant: str, engine: str) -> Dict[str, Any]:
-    """First recorded top span per question (tuples, so JSON lists compare after a reload)."""
-    out: Dict[str, Any] = {}
-    for r in records:
-        if r["setting"] == setting and r["variant"] == variant and r["engine"] == engine and r["question"] not in out:
-            out[r["question"]] = tuple(r["span"]) if r["span"] is not None else None
-    return out
-
-
-def _pairs_identical(records: List[dict], setting: str, variant: str, engine: str) -> Tuple[int, int]:
-    """How many (question, repeat) runs of the kit gave the pipeline's exact top span, and how many were compared."""
-    kit = {(r["question"], r["repeat"]): r["span"] for r in records
-           if r["setting"] == setting and r["variant"] == variant and r["engine"] == engine}
-    pipe = {(r["question"], r["repeat"]): r["span"] for r in records
-            if r["setting"] == setting and r["variant"] == "pipeline"}
-    shared = [k for k in kit if k in pipe]
-    same = sum((tuple(kit[k]) if kit[k] is not None else None) == (tuple(pipe[k]) if pipe[k] is not None else None)
-               for k in shared)
-    return same, len(shared)
-
-
-def median_of(times: Dict[str, Sequence[float]]) -> float:
-    values = list(medians(times).values())
-    return float(statistics.median(values)) if values else float("nan")
-
-
-def summarise(model: str, records: List[dict], engines: Sequence[str], compiles: dict, flops,
-               load_seconds: dict, notes: List[str]) -> dict:
-    """Ratios, agreement, identical answers and GFLOP/s for one model, from its records."""
-    main = engines[0]
-    ratios: Dict[str, float] = {k: float("nan") for k in RATIO_KEYS}
-    identical = {}
-    if "deepsparse" in engines:
-        for setting in ("one_window", "long_document"):
-            variant = "kit" if setting == "one_window" else "full"
-            ratios[f"kit_over_pipeline_{setting}"] = time_ratio(
-                _times(records, setting, variant, "deepsparse"), _times(records, setting, "pipeline", "deepsparse"))
-            same, compared = _pairs_identical(records, setting, variant, "deepsparse")
-            identical[setting] = {"same": same, "compared": compared}
-        if "onnxruntime" in engines:
-            ratios["deepsparse_over_onnxruntime"] = time_ratio(
-                _times(records, "one_window", "kit", "deepsparse"), _times(records, "one_window", "kit", "onnxruntime"))
-            ratios["deepsparse_over_onnxruntime_long_document"] = time_ratio(
-                _times(records, "long_document", "full", "deepsparse"), _times(records, "long_document", "full", "onnxruntime"))
-    ratios["full_over_fast_long_document"] = time_ratio(
-        _times(records, "long_document", "full", main), _times(records, "long_document", "fast", main))
-    fast_spans = _spans(records, "long_document", "fast", main)
-    full_spans = _spans(records, "long_document", "full", main)
-    fast_agreement = agreement(fast_spans, full_spans)
-    full_right = {q for q, ok in _firsts(records, "long_document", "full", main, "exact").items() if ok and q in fast_spans}
-    if main in compiles:
-        c = compiles[main]
-        ratios["first_over_second_ask"] = c["first"] / c["second"] if c["second"] > 0 else float("nan")
-    gflops = {}
-    per_window = flops.per_window()
-    for engine in engines:
-        engine_s = _times(records, "long_document", "full", engine, "engine_s")
-        read = _times(records, "long_document", "full", engine, "windows_read")
-        per = {q: [e / max(w, 1) for e, w in zip(engine_s[q], read.get(q, []))] for q in engine_s}
-        seconds = median_of(per)
-        gflops[engine] = {"seconds_per_window": seconds, "gflops": per_window / seconds if seconds > 0 else float("nan")}
-    return {
-        "model": model, "engines": list(engines), "ratios": ratios, "fast_agreement": fast_agreement,
-        "fast_agreed": sum(fast_spans[q] == full_spans.get(q) for q in fast_spans if q in full_spans),
-        "fast_compared": sum(1 for q in fast_spans if q in full_spans),
-        # where full reading is exactly right, does fast reading keep its answer?
-        "fast_keeps_right": agreement({q: fast_spans[q] for q in full_right}, full_spans),
-        "fast_kept": sum(fast_spans[q] == full_spans.get(q) for q in full_right), "full_right": len(full_right),
-        "f1": {"full": _mean_f1(records, "long_document", "full", main), "fast": _mean_f1(records, "long_document", "fast", main),
-               "one_window": _mean_f1(records, "one_window", "kit", main)},
-        "identical": identical, "compile": compiles, "load_seconds": load_seconds,
-        "flops": {**flops.to_dict(), "gflop_per_window": per_window}, "gflops": gflops, "notes": notes,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# the report
 
 
 def _finite(x: Any) -> Optional[float]:
@@ -191,21 +41,24 @@ def _ms(x: Optional[float]) -> str:
 class BenchReport:
     """What `bench.run` measured: per-model summaries, every timed call, the CPU and the machine's roof."""
 
-    models: List[dict]
+    models: List[ModelSummary]
     records: pd.DataFrame
     cpu: dict = field(default_factory=dict)
     roof_gflops: float = float("nan")
     settings: dict = field(default_factory=dict)
     created: str = ""
 
+    def __post_init__(self) -> None:
+        self.models = [m if isinstance(m, ModelSummary) else ModelSummary.from_dict(m) for m in self.models]
+
     @property
     def ratios(self) -> Dict[str, float]:
         """The first model's time ratios (see the module docstring for how they are taken)."""
-        return dict(self.models[0]["ratios"]) if self.models else {}
+        return dict(self.models[0].ratios) if self.models else {}
 
     @property
     def fast_agreement(self) -> float:
-        return float(self.models[0]["fast_agreement"]) if self.models else float("nan")
+        return float(self.models[0].fast_agreement) if self.models else float("nan")
 
     # -- tables --------------------------------------------------------------------------------
     @property
@@ -247,29 +100,29 @@ class BenchReport:
         if self.records.empty or not self.models:
             return pd.DataFrame(columns=columns)
         records = self.records.to_dict("records")
-        rows, first = [], self.models[0]["model"]
-        main = self.models[0]["engines"][0]
+        rows, first = [], self.models[0].model
+        main = self.models[0].engines[0]
 
         def per_window(model: str, engine: str) -> float:
             rs = [r for r in records if r["model"] == model]
-            windows = _times(rs, "one_window", "kit", engine, "windows")
+            windows = record_times(rs, "one_window", "kit", engine, "windows")
             return median_of({q: [e / max(1, w) for e, w in zip(v, windows[q])]
-                              for q, v in _times(rs, "one_window", "kit", engine, "engine_s").items()}) * 1000
+                              for q, v in record_times(rs, "one_window", "kit", engine, "engine_s").items()}) * 1000
 
-        reference = _spans([r for r in records if r["model"] == first], "long_document", "full", main)
+        reference = record_spans([r for r in records if r["model"] == first], "long_document", "full", main)
         for block in self.models:
-            model = block["model"]
+            model = block.model
             rs = [r for r in records if r["model"] == model]
             ds, ort = per_window(model, "deepsparse"), per_window(model, "onnxruntime")
-            exact = _firsts(rs, "long_document", "full", main, "exact")
+            exact = record_firsts(rs, "long_document", "full", main, "exact")
             rows.append({
                 "model": model, "ms_per_window_deepsparse": ds, "ms_per_window_onnxruntime": ort,
                 "deepsparse_speedup_over_onnxruntime": ort / ds if math.isfinite(ds) and math.isfinite(ort) and ds > 0 else float("nan"),
                 "speedup_over_first": float("nan"),
-                "ms_per_question_long": median_of(_times(rs, "long_document", "full", main)) * 1000,
-                "f1_long": _mean_f1(rs, "long_document", "full", main),
+                "ms_per_question_long": median_of(record_times(rs, "long_document", "full", main)) * 1000,
+                "f1_long": record_mean_f1(rs, "long_document", "full", main),
                 "exact_long": 100.0 * sum(map(bool, exact.values())) / len(exact) if exact else float("nan"),
-                "agreement_with_first": agreement(_spans(rs, "long_document", "full", main), reference),
+                "agreement_with_first": agreement(record_spans(rs, "long_document", "full", main), reference),
             })
         key = "ms_per_window_deepsparse" if math.isfinite(rows[0]["ms_per_window_deepsparse"]) else "ms_per_window_onnxruntime"
         for row in rows:
@@ -279,7 +132,7 @@ class BenchReport:
     @property
     def fast_curve(self) -> pd.DataFrame:
         """Fast reading at each size on the long article, from the full reads: agreement, F1, share of windows read."""
-        rows = [{"model": b["model"], **row} for b in self.models for row in b.get("fast_curve", [])]
+        rows = [{"model": b.model, **row} for b in self.models for row in b.fast_curve]
         return pd.DataFrame(rows, columns=["model", "max_windows", "share_read", "agreement", "keeps_right", "f1"]).astype(
             {"share_read": float, "agreement": float, "keeps_right": float, "f1": float})
 
@@ -303,7 +156,7 @@ class BenchReport:
         return clean({
             "format": FORMAT_VERSION, "created": self.created, "cpu": self.cpu, "roof_gflops": self.roof_gflops,
             "settings": self.settings, "ratios": self.ratios, "fast_agreement": self.fast_agreement,
-            "targets": targets, "models": self.models, "records": self.records.to_dict(orient="records"),
+            "targets": targets, "models": [m.to_dict() for m in self.models], "records": self.records.to_dict(orient="records"),
         })
 
     def save(self, path: Union[str, Path]) -> Path:
@@ -315,22 +168,8 @@ class BenchReport:
 
     @classmethod
     def from_dict(cls, data: dict) -> "BenchReport":
-        def restore(x: Any) -> Any:
-            if x is None:
-                return float("nan")
-            if isinstance(x, dict):
-                return {k: restore(v) for k, v in x.items()}
-            return x
-
-        models = []
-        for block in data.get("models", []):
-            block = dict(block)
-            block["ratios"] = {k: (float("nan") if v is None else v) for k, v in block.get("ratios", {}).items()}
-            if block.get("fast_agreement") is None:
-                block["fast_agreement"] = float("nan")
-            block["gflops"] = restore(block.get("gflops", {}))
-            block["f1"] = restore(block.get("f1", {}))
-            models.append(block)
+        """A report from its JSON form (`to_dict`)."""
+        models = [ModelSummary.from_dict(block) for block in data.get("models", [])]
         records = pd.DataFrame(data.get("records", []))
         if "span" in records:
             records["span"] = [tuple(s) if isinstance(s, list) else s for s in records["span"]]
@@ -369,134 +208,92 @@ class BenchReport:
                     "times are inflated and noisy; run again on an idle machine for figures to quote")
         return None
 
-    def __str__(self) -> str:
-        lines = [self.cpu_line(), f"dense float32 roof (numpy matmul): {self.roof_gflops:.0f} GFLOP/s", ""]
-        if self.busy_note():
-            lines.insert(1, f"warning: {self.busy_note()}")
+    def _view(self) -> "_View":
+        """What the text and the HTML both show, worked out once."""
         table = self.table.copy()
         table["value"] = [_fmt(v, u) for v, u in zip(table["value"], table["unit"])]
         table["met"] = [{True: "yes", False: "NO"}.get(m, "") for m in table["met"]]
-        lines.append(table.drop(columns=["unit"]).to_string(index=False, max_colwidth=70))
+        sections: List[Tuple[str, pd.DataFrame, str]] = []
         stages = self.stages
         if not stages.empty:
-            lines += ["", "median per question (ms):", stages.to_string(index=False, float_format=lambda x: f"{x:.1f}")]
+            sections.append(("median per question (ms)", stages, "{:.1f}"))
         if len(self.models) > 1:
-            lines += ["", _SIDE_TITLE + ":", self.side_by_side.to_string(index=False, float_format=lambda x: f"{x:.2f}")]
+            sections.append((_SIDE_TITLE, self.side_by_side, "{:.2f}"))
         curve = self.fast_curve
         if not curve.empty:
-            lines += ["", _CURVE_TITLE + ":", curve.to_string(index=False, float_format=lambda x: f"{x:.2f}")]
+            sections.append((_CURVE_TITLE, curve, "{:.2f}"))
+        notes = []
         for block in self.models:
-            if block.get("random_weights"):
-                lines.append(f"note: {block['model']} has random weights: its answers mean nothing, only the timings count")
-            lines += [f"note: {n}" for n in block.get("notes", [])]
-        lines.append(_settings_line(self.settings))
+            if block.random_weights:
+                notes.append(f"{block.model} has random weights: its answers mean nothing, only the timings count")
+            notes += list(block.notes)
+        return _View(cpu=self.cpu_line(), roof=f"{self.roof_gflops:.0f} GFLOP/s", busy=self.busy_note(),
+                     table=table.drop(columns=["unit"]), sections=sections, notes=notes,
+                     settings=_settings_line(self.settings))
+
+    def __str__(self) -> str:
+        view = self._view()
+        lines = [view.cpu, f"dense float32 roof (numpy matmul): {view.roof}", ""]
+        if view.busy:
+            lines.insert(1, f"warning: {view.busy}")
+        lines.append(view.table.to_string(index=False, max_colwidth=70))
+        for title, frame, number in view.sections:
+            lines += ["", title + ":", frame.to_string(index=False, float_format=number.format)]
+        lines += [f"note: {n}" for n in view.notes]
+        lines.append(view.settings)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        names = ", ".join(b["model"] for b in self.models)
+        names = ", ".join(b.model for b in self.models)
         return f"BenchReport(models=[{names}], records={len(self.records)}, created={self.created!r})"
 
     def _repr_html_(self) -> str:
-        table = self.table.copy()
-        table["value"] = [_fmt(v, u) for v, u in zip(table["value"], table["unit"])]
-        table["met"] = [{True: "yes", False: "NO"}.get(m, "") for m in table["met"]]
-        parts = [f"<p><b>{html.escape(self.cpu_line())}</b>; dense float32 roof {self.roof_gflops:.0f} GFLOP/s</p>"]
-        if self.busy_note():
-            parts.append(f"<p><i>warning: {html.escape(self.busy_note())}</i></p>")
-        parts.append(table.drop(columns=["unit"]).to_html(index=False, escape=True))
-        stages = self.stages
-        if not stages.empty:
-            parts += ["<p>median per question (ms)</p>",
-                      stages.to_html(index=False, escape=True, float_format=lambda x: f"{x:.1f}")]
-        if len(self.models) > 1:
-            parts += [f"<p>{html.escape(_SIDE_TITLE)}</p>",
-                      self.side_by_side.to_html(index=False, escape=True, float_format=lambda x: f"{x:.2f}")]
-        curve = self.fast_curve
-        if not curve.empty:
-            parts += [f"<p>{html.escape(_CURVE_TITLE)}</p>",
-                      curve.to_html(index=False, escape=True, float_format=lambda x: f"{x:.2f}")]
-        parts.append(f"<p><i>{html.escape(_settings_line(self.settings))}</i></p>")
+        view = self._view()
+        parts = [f"<p><b>{html.escape(view.cpu)}</b>; dense float32 roof {view.roof}</p>"]
+        if view.busy:
+            parts.append(f"<p><i>warning: {html.escape(view.busy)}</i></p>")
+        parts.append(view.table.to_html(index=False, escape=True))
+        for title, frame, number in view.sections:
+            parts += [f"<p>{html.escape(title)}</p>", frame.to_html(index=False, escape=True, float_format=number.format)]
+        parts.append(f"<p><i>{html.escape(view.settings)}</i></p>")
         return "\n".join(parts)
 
     def chart(self, model: Optional[str] = None):
         """Stage times on one window and on the long article, GFLOP/s against the roof, and fast reading by size
         (a matplotlib Figure that shows itself in a notebook)."""
-        return _bench_figure(self, model)
+        from .bench_chart import bench_chart
+
+        if not self.models:
+            raise InputError("The report holds no model: run the benchmark first.")
+        block = next((b for b in self.models if b.model == model), None) if model else self.models[0]
+        if block is None:
+            raise InputError(f"The report has no model {model!r}: choose one of {[b.model for b in self.models]}.")
+        stages = self.stages
+        stages = stages[stages["model"] == block.model] if not stages.empty else stages
+        curve = self.fast_curve
+        r = block.ratios
+        title = (f"{block.model}: kit/pipeline {_fmt(r.get('kit_over_pipeline_one_window'), 'x')} (one window), "
+                 f"{_fmt(r.get('kit_over_pipeline_long_document'), 'x')} (long); fast reading "
+                 f"{_fmt(r.get('full_over_fast_long_document'), 'x')} faster, agreement {_fmt(block.fast_agreement, 'fraction')}")
+        return bench_chart(stages, curve[curve["model"] == block.model], block.gflops, self.roof_gflops, title)
 
 
 _SIDE_TITLE = ("models side by side (engine ms per window, one question per window; a full read of the long article per "
                "question; F1 and exact match against gold; agreement = same top answer as the first model)")
 _CURVE_TITLE = ("fast reading by size on the long article, worked out from the full reads (share of windows read, "
                 "agreement with full reading, agreement where full reading is exactly right, F1 against gold)")
-_STAGE_COLOURS = {"tokenize": "#e9c46a", "engine": "#2a9d8f", "decode": "#e76f51"}
 
+@dataclass
+class _View:
+    """A report's parts as both renderings show them: header, measures table, titled sections, notes, settings."""
 
-def _bench_figure(report: BenchReport, model: Optional[str] = None):
-    from .charts import Chart, fit_bar_labels
-
-    if not report.models:
-        raise InputError("The report holds no model: run the benchmark first.")
-    block = next((b for b in report.models if b["model"] == model), None) if model else report.models[0]
-    if block is None:
-        raise InputError(f"The report has no model {model!r}: choose one of {[b['model'] for b in report.models]}.")
-    stages = report.stages
-    stages = stages[stages["model"] == block["model"]] if not stages.empty else stages
-    curve = report.fast_curve
-    curve = curve[curve["model"] == block["model"]]
-    # two by two at the width a notebook cell shows, so the text keeps its size (one row of four was ~6 px)
-    fig = Chart(figsize=(10, 7.8), layout="constrained")
-    axes = list(fig.subplots(2, 2).flat)
-    for ax, setting, title in ((axes[0], "one_window", "one window (ms per question)"),
-                               (axes[1], "long_document", "long article (ms per question)")):
-        rows = stages[stages["setting"] == setting] if not stages.empty else stages
-        labels = [f"{r.variant} {r.engine}" for r in rows.itertuples()]
-        left = [0.0] * len(labels)
-        for stage, colour in _STAGE_COLOURS.items():
-            values = [0.0 if not math.isfinite(v) else v for v in rows[f"{stage} ms"]] if len(rows) else []
-            ax.barh(labels, values, left=left, color=colour, label=stage)
-            left = [a + b for a, b in zip(left, values)]
-        ends = [max(total, shown) for total, shown in zip(rows["total ms"] if len(rows) else [], left)]
-        texts = [ax.text(end, y, f" {milliseconds(total)}", va="center", fontsize=9)
-                 for y, (end, total) in enumerate(zip(ends, rows["total ms"] if len(rows) else []))]
-        ax.invert_yaxis()
-        ax.set_title(title, fontsize=10, loc="left")
-        ax.tick_params(labelsize=9)
-        ax.set_xlabel("ms", fontsize=9)
-        fit_bar_labels(ax, ends, texts)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9, frameon=False, title="stages", title_fontsize=9)
-    gflops = block.get("gflops", {})
-    names = list(gflops)
-    values = [g.get("gflops") if g.get("gflops") is not None and math.isfinite(g.get("gflops")) else 0.0 for g in gflops.values()]
-    axes[2].bar(names, values, color="#264653")
-    if math.isfinite(report.roof_gflops):
-        axes[2].axhline(report.roof_gflops, color="#555555", linestyle="--", linewidth=1)
-        axes[2].text(-0.4, report.roof_gflops, f" numpy roof {report.roof_gflops:.0f}", va="bottom", fontsize=9)
-        axes[2].set_ylim(0, max([report.roof_gflops] + values) * 1.2)
-    axes[2].set_title("achieved GFLOP/s (engine stage)", fontsize=10, loc="left")
-    axes[2].tick_params(labelsize=9)
-    if len(curve):
-        ax = axes[3]
-        sizes = [str(k) for k in curve["max_windows"]]
-        ax.plot(sizes, curve["agreement"] * 100, marker="o", color="#2a9d8f", label="same answer as full reading")
-        ax.plot(sizes, curve["keeps_right"] * 100, marker="o", linestyle="--", color="#264653",
-                label="same answer where full reading is right")
-        ax.plot(sizes, curve["f1"], marker="s", color="#e76f51", label="F1 against gold")
-        ax.plot(sizes, curve["share_read"] * 100, marker=".", linestyle=":", color="#555555", label="windows read")
-        ax.set_ylim(0, 105)
-        ax.set_xlabel("fast reading: windows read first (max_windows)", fontsize=9)
-        ax.set_ylabel("%", fontsize=9)
-        ax.tick_params(labelsize=9)
-        ax.set_title("fast reading by size, long article", fontsize=10, loc="left")
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False)
-    else:
-        axes[3].set_axis_off()
-    r = block["ratios"]
-    title = (f"{block['model']}: kit/pipeline {_fmt(r.get('kit_over_pipeline_one_window'), 'x')} (one window), "
-             f"{_fmt(r.get('kit_over_pipeline_long_document'), 'x')} (long); fast reading "
-             f"{_fmt(r.get('full_over_fast_long_document'), 'x')} faster, agreement {_fmt(block.get('fast_agreement'), 'fraction')}")
-    fig.suptitle(plain_for_matplotlib(textwrap.fill(title, 110)), fontsize=10)  # a model's path may hold "$"
-    return fig
+    cpu: str
+    roof: str
+    busy: Optional[str]
+    table: pd.DataFrame
+    sections: List[Tuple[str, pd.DataFrame, str]]  # (title, frame, float format)
+    notes: List[str]
+    settings: str
 
 
 def _fmt(value: Any, unit: str) -> str:
@@ -521,16 +318,16 @@ def _settings_line(s: dict) -> str:
                if s.get("confident_score") is not None else ""))
 
 
-def _rows_for(block: dict, records: pd.DataFrame, roof: float) -> List[dict]:
-    model, r = block["model"], block["ratios"]
+def _rows_for(block: ModelSummary, records: pd.DataFrame, roof: float) -> List[dict]:
+    model, r = block.model, block.ratios
     recs = records[records["model"] == model].to_dict(orient="records") if not records.empty else []
     rows: List[dict] = []
 
     def median_ms(setting: str, variant: str, engine: str, key: str = "seconds") -> Optional[float]:
-        return _finite(median_of(_times(recs, setting, variant, engine, key)))
+        return _finite(median_of(record_times(recs, setting, variant, engine, key)))
 
     def mean_of(setting: str, variant: str, engine: str, key: str) -> Optional[float]:
-        values = [v for per_question in _times(recs, setting, variant, engine, key).values() for v in per_question]
+        values = [v for per_question in record_times(recs, setting, variant, engine, key).values() for v in per_question]
         return _finite(statistics.fmean(values)) if values else None
 
     def add(measure: str, key: str, value: Any, unit: str, detail: str) -> None:

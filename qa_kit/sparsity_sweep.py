@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import pandas as pd
 
 from .bench_inputs import Progress, load_questions, one_window_context, read_context, rotate
-from .bench_report import agreement, median_of, time_ratio
+from .bench_summary import agreement, median_of, time_ratio
 from .errors import InputError
 
 

@@ -35,11 +35,11 @@ LAYER_OF = {
     "reading": "reading", "ranking": "reading", "results": "reading", "reader": "reading", "server": "reading",
     "server_process": "reading", "sparsify": "reading",
     # views: HTML, Figures, files
-    "render": "views", "charts": "views", "report": "views", "stub_html": "views",
+    "render": "views", "charts": "views", "report": "views", "stub_html": "views", "bench_chart": "views",
     # studies: many questions, many models
     "metrics": "studies", "squad": "studies", "evaluate": "studies", "compare": "studies", "calibrate": "studies",
     "bench": "studies", "bench_child": "studies", "bench_report": "studies", "bench_inputs": "studies",
-    "sparsity_sweep": "studies", "scale": "studies", "library": "studies", "documents": "studies",
+    "bench_summary": "studies", "sparsity_sweep": "studies", "scale": "studies", "library": "studies", "documents": "studies",
     # apps: what a person runs
     "cli": "apps", "cli_ask": "apps", "cli_stub": "apps", "cli_bench": "apps", "cli_serve": "apps", "cli_library": "apps", "widgets": "apps",
 }
