@@ -45,6 +45,7 @@ from .bench_report import (RATIO_KEYS, TARGETS, BenchReport, ModelSummary, agree
 from .calibrate import best_span, fast_reading_curve
 from .errors import InputError, whole_number
 from .paths import IMPORT_ROOT, MODELS_DIR
+from .reader_protocol import ReaderLike
 from .results import Answers
 from .sparsity_sweep import sparsity_sweep, sweep_chart
 
@@ -65,7 +66,7 @@ SETTLE_SECONDS = 0.05  # pause (not timed) when consecutive calls switch engine
 # measuring
 
 
-def _time_kit(reader, question: str, context: str, **options) -> dict:
+def _time_kit(reader: ReaderLike, question: str, context: str, **options: Any) -> dict:
     began = time.perf_counter()
     answers = reader.ask(question, context, **options)
     seconds = time.perf_counter() - began

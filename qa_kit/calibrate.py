@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,9 @@ import pandas as pd
 from .errors import InputError
 from .ranking import rank_windows
 from .results import Answers
+
+if TYPE_CHECKING:  # the in-process reader: calibration reads its windows and fast-reading settings
+    from .reader import Reader
 
 DEFAULT_AGREEMENT = 0.98  # fast answers at or above the confident score agree with full reading this often
 
@@ -28,7 +31,7 @@ def best_span(answers: Sequence) -> Optional[Tuple[int, int]]:
     return (answers[0].start, answers[0].end) if len(answers) else None
 
 
-def read_from_full(reader, full: Answers, size: int, confident_score: Optional[float],
+def read_from_full(reader: "Reader", full: Answers, size: int, confident_score: Optional[float],
                    order: Optional[Sequence[int]] = None):
     """What `reader.ask(full.question, full.context, fast=True, max_windows=size,
     confident_score=...)` would give, as a `Reading`, decoded from the full read's own logits."""
@@ -46,7 +49,7 @@ def read_from_full(reader, full: Answers, size: int, confident_score: Optional[f
     return reader.read_windows(full.context, offsets, order, stored, first=size, confident_score=confident_score)
 
 
-def fast_reading_curve(reader, full_reads: Sequence[Tuple[Answers, Sequence[str]]],
+def fast_reading_curve(reader: "Reader", full_reads: Sequence[Tuple[Answers, Sequence[str]]],
                        sizes: Sequence[int], confident_score: Optional[float] = None) -> List[dict]:
     """Fast reading at each size (max_windows), worked out from full reads: agreement, F1, share of
     windows read, and `keeps_right`: how often it keeps full reading's answer where that answer is
@@ -106,7 +109,7 @@ class Calibration:
                 f"{len(self.points)} long questions, first {self.max_windows} windows, {self.skipped} short ones skipped)")
 
 
-def calibrate(reader, questions: Sequence[str], contexts: Sequence[str], *,
+def calibrate(reader: "Reader", questions: Sequence[str], contexts: Sequence[str], *,
               agreement: float = DEFAULT_AGREEMENT, max_windows: Optional[int] = None) -> Calibration:
     """Read each question's context in full once, and find the score above which the first
     `max_windows` windows' answer agrees with full reading at least `agreement` of the time.

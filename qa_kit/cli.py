@@ -27,7 +27,7 @@ def cmd_stub(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import cli_eval
+    from .cli_eval import cli_eval
     from .reader import load
 
     options = {"engine": args.engine, "sequence_length": args.sequence_length, "doc_stride": args.doc_stride,

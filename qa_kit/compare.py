@@ -16,6 +16,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .errors import InputError
+from .reader_protocol import ReaderLike
 from .render import LONG_CONTEXT, PALETTE, Markup, escape_text, frame_table, highlight, warning_html
 from .results import Answers
 from .scale import Outcome, ask_here, error_text, on_dask, spec_for, worker_spread
@@ -194,7 +195,7 @@ class Comparison:
 
 
 def _ask_here(specs: List[Tuple[str, Any]], questions: List[str], contexts: List[str], top_k: int,
-              loader: Callable[..., Any], options: Dict[str, Any], errors: Dict[str, str],
+              loader: Callable[..., ReaderLike], options: Dict[str, Any], errors: Dict[str, str],
               progress: bool) -> Dict[str, List[Outcome]]:
     """Each model loaded here once and asked every question; a load failure goes to `errors`."""
     outcomes: Dict[str, List[Outcome]] = {}
@@ -238,7 +239,7 @@ def compare(
     doc_stride: Optional[int] = None,
     num_cores: Any = None,
     progress: bool = True,
-    loader: Optional[Callable[..., Any]] = None,
+    loader: Optional[Callable[..., ReaderLike]] = None,
     client: Any = None,
     batch_size: Optional[int] = None,
 ) -> Comparison:

@@ -11,7 +11,6 @@ score, is scored as SQuAD v2 scores an unanswerable one: only an answer that nor
 from __future__ import annotations
 
 import html
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import pandas as pd
 
 from .errors import EngineError, InputError
+from .reader_protocol import ReaderLike
 from .render import frame_table
 from .metrics import exact_match, f1, normalize_answer  # the scorer's and the reader's names, importable from here too
 from .scale import Outcome, ask_here, on_dask, spec_for, worker_spread
@@ -238,7 +238,7 @@ class EvalReport:
 # running a reader over a dataset
 
 
-def _reader_label(reader: Any, attr: str) -> str:
+def _reader_label(reader: ReaderLike, attr: str) -> str:
     value = getattr(reader, attr, None)
     return value if isinstance(value, str) else ""
 
@@ -286,7 +286,7 @@ def evaluate(model: Any, dataset: DatasetLike, *, top_k: int = 1, progress: bool
     return report
 
 
-def _loaded(model: Any, options: Dict[str, Any]) -> Any:
+def _loaded(model: Any, options: Dict[str, Any]) -> ReaderLike:
     if not isinstance(model, str):
         return model
     from .reader import load
@@ -294,7 +294,7 @@ def _loaded(model: Any, options: Dict[str, Any]) -> Any:
     return load(model, **options)
 
 
-def _ask_here(readers: List[Any], examples: List[Example], name: str, top_k: int, progress: bool) -> List[Outcome]:
+def _ask_here(readers: List[ReaderLike], examples: List[Example], name: str, top_k: int, progress: bool) -> List[Outcome]:
     """Every question asked in this process: of one reader in turn, or spread over several by threads."""
     from tqdm.auto import tqdm
 
@@ -349,14 +349,3 @@ def _report(examples: List[Example], outcomes: List[Outcome], model: str, engine
         columns += ["top_k_predictions", "exact_match_at_k"]
     frame = pd.DataFrame(rows, columns=columns)
     return EvalReport(frame=frame, model=model, engine=engine, dataset=name, top_k=top_k, warning=warning)
-
-
-def cli_eval(model: Any, data_path: str, as_json: bool, *, top_k: int = 1, progress: bool = True,
-             client: Any = None, **options: Any) -> str:
-    """What `qa-kit eval --model M --data FILE [--json] [--dask ...]` prints: a table and summary, or JSON."""
-    report = evaluate(model, data_path, top_k=top_k, progress=progress, client=client, **options)
-    if as_json:
-        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
-    spread = report.workers()
-    workers = f"\n\nper worker:\n{spread.to_string(index=False, float_format=lambda v: f'{v:.2f}')}" if len(spread) > 1 else ""
-    return f"{report.table()}{workers}\n\n{report}"

@@ -33,6 +33,7 @@ LAYER_OF = {
     "describe": "models", "stubs": "models",
     # reading: questions and texts to answers
     "reading": "reading", "ranking": "reading", "results": "reading", "reader": "reading", "server": "reading",
+    "reader_protocol": "reading",
     "server_process": "reading", "sparsify": "reading",
     # views: HTML, Figures, files
     "render": "views", "charts": "views", "report": "views", "stub_html": "views", "bench_chart": "views",

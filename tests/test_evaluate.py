@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from qa_kit.errors import InputError
-from qa_kit.evaluate import EvalReport, Example, cli_eval, evaluate, exact_match, f1, load_squad, normalize_answer
+from qa_kit.cli_eval import cli_eval
+from qa_kit.evaluate import EvalReport, Example, evaluate, exact_match, f1, load_squad, normalize_answer
 from qa_kit.results import Answer, Answers
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "questions"
