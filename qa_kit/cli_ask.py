@@ -120,9 +120,9 @@ def _print_answers(reader, answers, as_json: bool, load_seconds: float, *, inden
     t, n = answers.timings, len(answers.windows)
     window = f" of {reader.sequence_length}/{reader.doc_stride} tokens" if hasattr(reader, "doc_stride") else ""
     cores = getattr(reader, "cores", None)
-    if cores is not None and warn and cores.reason == "auto" and cores.count < cores.available:
-        print(f"note: {cores.count} of {cores.available} cores, as other work is using {cores.busy:.1f} of them "
-              "(--cores N to choose).", file=sys.stderr)
+    if cores is not None and warn and cores.reason == "auto" and not cores.reused and cores.count < cores.available:
+        print(f"note: running on {cores.count} of {cores.available} cores: other work is using {cores.busy:.1f} of them, "
+              "and DeepSparse slows down sharing a core (--cores N to choose).", file=sys.stderr)
     cores = f" on {cores.count} of {cores.available} cores" if cores is not None else ""
     print(f"time: tokenize {t['tokenize'] * 1000:.1f} ms, engine {t['engine'] * 1000:.1f} ms, "
           f"decode {t['decode'] * 1000:.1f} ms, total {t['total'] * 1000:.1f} ms "

@@ -34,11 +34,14 @@ class Cores:
     available: int
     reason: str  # "auto", "all" or "chosen"
     busy: Optional[float] = None  # cores' worth of CPU other work was using when "auto" looked
+    reused: bool = False  # auto took the model's engine compiled already, on this many cores
 
     def __str__(self) -> str:
         text = f"{self.count} of {self.available} core{'s' if self.available != 1 else ''}"
-        if self.reason == "auto" and self.count < self.available:
-            text += f" (auto: other work is using {self.busy:.1f})"
+        if self.reason == "auto" and self.reused:
+            text += " (auto: the model was compiled for that many already)"
+        elif self.reason == "auto" and self.count < self.available:
+            text += f" (auto: other work is using {self.busy:.1f} of {self.available})"
         elif self.reason == "auto":
             text += " (auto)"
         return text

@@ -132,7 +132,9 @@ class Reader:
         self.tokenizer = load_tokenizer(self.model_dir)
         self._tokenizing = threading.Lock()
         self.engine: Engine = get_engine(self.model_dir, engine, sequence_length, batch_size, self.cores)
-        self.cores = self.engine.cores  # auto may reuse an engine compiled on other cores
+        if self.cores.reason == "auto" and self.engine.num_cores != self.cores.count:
+            # auto took this model's engine compiled already on other cores, rather than compile again
+            self.cores = Cores(self.engine.num_cores, self.cores.available, "auto", self.cores.busy, reused=True)
 
     @property
     def name(self) -> str:

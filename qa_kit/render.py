@@ -257,7 +257,7 @@ def legend_html(colors: Mapping[str, Tuple[str, str]]) -> str:
 
 
 def _count(n: int) -> str:
-    return f"{n:,}"
+    return str(n)  # offsets read the same everywhere: 15291, never 15,291
 
 
 def highlight(
@@ -336,8 +336,8 @@ def _cell_text(column: str, value: Any) -> Tuple[str, bool]:
         return score_text(float(value)), True
     if name == "milliseconds" or name.endswith("_ms"):
         return milliseconds(float(value))[:-3], True  # the header says ms
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10000 else str(value), True
+    if isinstance(value, int):  # counts and character offsets, written as everywhere else: 15291
+        return str(value), True
     if name in ("exact_match", "f1") or name.endswith(("exact_match", "_f1", "_em")):
         return f"{value:.1f}", True
     return f"{value:.2f}", True

@@ -71,3 +71,22 @@ def test_a_reader_runs_on_the_cores_asked_and_says_so():
     cores.forget()
     auto = qa_kit.load(str(TINY))
     assert auto.cores.reason == "auto" and 1 <= auto.cores.count <= cores.available_cores()
+
+
+def test_a_chosen_count_is_reported_as_chosen_even_on_an_engine_auto_compiled(monkeypatch):
+    from qa_kit import engines
+
+    engines.clear_cache()
+    cores.forget()
+    monkeypatch.setattr(cores, "busy_elsewhere", lambda seconds=0: float(cores.available_cores()))  # a busy machine
+    auto = qa_kit.load(str(TINY))
+    assert auto.cores.count == 1 and auto.cores.reason == "auto" and "other work is using" in str(auto.cores)
+    chosen = qa_kit.load(str(TINY), num_cores=1)
+    assert chosen.engine is auto.engine  # the same compiled engine, not a second compile
+    assert chosen.cores.reason == "chosen" and str(chosen.cores).startswith("1 of ") and "auto" not in str(chosen.cores)
+    monkeypatch.setattr(cores, "busy_elsewhere", lambda seconds=0: 0.0)  # idle now: auto would take every core
+    cores.forget()
+    again = qa_kit.load(str(TINY))
+    assert again.engine is auto.engine and again.cores.count == 1  # but the 1-core engine is compiled: no recompile
+    assert again.cores.reused and "compiled for that many already" in str(again.cores)
+    cores.forget()

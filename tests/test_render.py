@@ -158,7 +158,7 @@ def test_window_shows_neighbourhoods_with_position_and_ellipses():
     assert len(page.blocks) == 2
     (a, b, text), (c, d, _) = page.blocks
     assert a <= start - 40 and b >= start + 50 and b - a < 140 and d == len(context)
-    assert f"chars {a:,}-{b:,} of {len(context):,}" in page.outside
+    assert f"chars {a}-{b} of {len(context)}" in page.outside
     assert markup.count('class="qa-kit-gap"') == 3  # before and after the first, before the last
     assert text.startswith(context[a:a + 5]) and context[a - 1] == " "  # edges land on whitespace
 

@@ -8,6 +8,7 @@ import pytest
 import qa_kit
 from qa_kit import engines, stubs
 from qa_kit.widgets import OWN_TEXT, Explorer, StubExplorer, short_message
+from qa_kit.widgets.explorer import SETTLE_SECONDS
 
 from conftest import REPO
 
@@ -167,6 +168,7 @@ def test_a_click_while_busy_starts_nothing_and_the_busy_state_shows():
     enter(app, "Where was Ada born?")  # starts loading in a background thread
     worker = app._worker
     assert app.busy and app.ask_button.disabled and app.compare_button.disabled
+    time.sleep(SETTLE_SECONDS + 0.3)  # the job has read the question once typing settled; it is loading now
     app.question.value = "Who wrote the first program?"
     app.ask_button.click()
     assert app._worker is worker  # no second job
@@ -381,7 +383,7 @@ def test_results_are_greyed_with_a_line_once_the_text_the_model_or_an_error_move
     explorer.ask_button.click()  # asked again: fresh
     assert "qa-kit-stale" not in explorer.result.value and explorer.chart.layout.display is None
     explorer.model.value = "data/models/tiny-random-bert"
-    assert "from before the model or engine changed" in explorer.result.value
+    assert "from before the model, engine or cores changed" in explorer.result.value
     explorer.model.value = MODEL
     explorer.ask_button.click()
     explorer.question.value = "  "
@@ -428,3 +430,14 @@ def test_the_documents_tab_asks_a_folder_and_hides_the_text_while_open(explorer)
     assert explorer.documents.folder.value.endswith("library")  # the kit's sample library to start with
     explorer.mode.selected_index = 0
     assert all(widget.layout.display is None for widget in hidden)  # the answer and its chart are back
+
+
+def test_enter_right_after_fast_typing_asks_the_whole_question():
+    """The browser may deliver Enter before the last keys: the job waits until the text stops changing."""
+    app = Explorer(model=MODEL, context=TEXT, background=True)
+    app.question.value = "Where wa"
+    app.question._handle_string_msg(app.question, {"event": "submit"}, [])  # Enter, ahead of the last keys
+    time.sleep(0.1)
+    app.question.value = "Where was Ada born?"  # the held-back keys arrive
+    assert app.wait(120)
+    assert app.answers.question == "Where was Ada born?"

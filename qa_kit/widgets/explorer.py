@@ -34,6 +34,7 @@ from ..reader import load
 from ..render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, note_html, timings_text,
                       warning_html)
 from ..results import Answers
+from ..text import milliseconds
 from ..sources import default_model, network_timeout, sample_questions, sample_texts, source_kind
 from .documents import explorer_tab
 from .parts import (DEDUPE_SECONDS, ENGINE_LABELS, FULL_WIDTH, MAX_MESSAGE, MUTED, NEIGHBOURHOOD, OWN_TEXT,
@@ -41,6 +42,8 @@ from .parts import (DEDUPE_SECONDS, ENGINE_LABELS, FULL_WIDTH, MAX_MESSAGE, MUTE
                     status_html, table_wrap)
 
 log = logging.getLogger(__name__)
+SETTLE_SECONDS = 0.3  # a job started from the browser waits until typing has been still this long
+SETTLE_LIMIT = 2.0  # but never longer than this
 
 
 DOCUMENTS_TAB = 3  # the tabs: Ask, Ask a list, Compare models, Documents
@@ -95,6 +98,7 @@ class Explorer:
         self._own_text = context or ""
         self._autofilled = ""
         self._copied = ""  # what opening the Compare tab last copied into its questions box
+        self._typed_at = 0.0  # when a text box last changed (see _settle)
         self._stale = False  # the results on screen are greyed: they belong to an earlier text or model
         model = model if model is not None else default_model()
         self._build_widgets(model, engine, models if models is not None else [model], top_k)
@@ -191,8 +195,13 @@ class Explorer:
         self.context.observe(self._on_context, names="value")
         self.model.observe(lambda _: self._describe_model(), names="value")
         self.mode.observe(self._on_tab, names="selected_index")
+        for box in (self.question, self.questions, self.compare_questions, self.context):
+            box.observe(self._on_typed, names="value")
         for widget in (self.model, self.engine, self.cores):  # results of another model stay, greyed, until asked again
-            widget.observe(lambda _: self._mark_stale("the model or engine changed"), names="value")
+            widget.observe(lambda _: self._mark_stale("the model, engine or cores changed"), names="value")
+
+    def _on_typed(self, _: Any) -> None:
+        self._typed_at = time.monotonic()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.app._repr_mimebundle_(**kwargs)
@@ -315,10 +324,25 @@ class Explorer:
         self._set_busy(True)
         self._say("Working…", "busy")
         if background:
-            self._worker = threading.Thread(target=self._finish, args=(job, key), name="qa-kit explorer", daemon=True)
+            def settled() -> Any:  # what was typed just before Enter may still be on its way from the browser
+                self._settle()
+                return job()
+
+            self._worker = threading.Thread(target=self._finish, args=(settled, key), name="qa-kit explorer", daemon=True)
             self._worker.start()
         else:
             self._finish(job, key)
+
+    def _settle(self) -> None:
+        """Wait until the typed text has stopped changing for SETTLE_SECONDS (at most SETTLE_LIMIT).
+
+        ipywidgets holds back value updates while earlier ones are unanswered, but sends Enter at
+        once, so after fast typing the kernel hears Enter before the last keys: asking then would ask
+        a question cut short ("Where wa"). The value updates arrive while this thread waits.
+        """
+        began = time.monotonic()
+        while time.monotonic() - began < SETTLE_LIMIT and time.monotonic() - self._typed_at < SETTLE_SECONDS:
+            time.sleep(0.05)
 
     def _run(self, kind: str) -> Any:
         """A call from code: wait for any running job, then run this one here and return its result."""
@@ -424,6 +448,8 @@ class Explorer:
         if self._stale or not (self.result.value or self.table.value):
             return
         self._stale = True
+        if self.history and self.history[-1][0] == "done":  # a green "Answered" line would now mislead
+            self._say(f"The results below are from before {reason}: ask again to update them.", "info")
         line = (f'<div class="qa-kit-stale-note" style="{MUTED};font-style:italic;margin:2px 0 4px">'
                 f"The results below are from before {escape_text(reason)}: ask again to update them.</div>")
         self.result.value = line + f'<div class="qa-kit-stale" style="opacity:0.45">{self.result.value}</div>'
@@ -469,7 +495,7 @@ class Explorer:
                    questions_chart(results))
         total = sum(a.timings.get("total", 0.0) for a in results)
         self._say(f"Answered {len(results)} questions with {reader.name} on {reader.engine_name}{_on_cores(reader)} "
-                  f"in {total * 1000:.0f} ms", "done")
+                  f"in {milliseconds(total * 1000)}", "done")
         return results
 
     @staticmethod
