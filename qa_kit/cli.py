@@ -244,10 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.set_defaults(run=cmd_stub)
 
-    evaluate = command("eval", help="exact match and F1 on a SQuAD v1.1 file")
+    evaluate = command("eval", help="exact match and F1 on a SQuAD v1.1 file",
+                       description="Ask the model every question of a SQuAD v1.1 file and score its best answer "
+                       "against the gold answers, as the official SQuAD scorer does: a table per question, then "
+                       "exact match and F1 in percent. Sets: data/questions/*.json (the kit's texts), "
+                       "data/eval/real_prose.json (real documentation, held out from training).")
     _add_model_options(evaluate, engine_default="deepsparse", engine_help="the engine to run the model on")
     evaluate.add_argument("--data", "-d", required=True, help="a SQuAD v1.1 JSON file, e.g. data/questions/bank_run.json")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object: model, engine, scores, seconds, per question")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object: model, engine, exact match and F1, seconds, and each question's row")
     evaluate.add_argument("--dask", metavar="ADDRESS|local[:N]", default=None,
                           help="run on a Dask scheduler (tcp://HOST:8786) or a local cluster of N one-core worker "
                           "processes (default N: the cores here); needs qa-kit[dask]")

@@ -163,7 +163,7 @@ class Reader:
         """
         top_k = whole_number(top_k, "top_k")
         max_windows = whole_number(self.fast_windows if max_windows is None else max_windows, "max_windows")
-        sure = self.confident_score if confident_score is None else check_confident_score(confident_score)
+        threshold = self.confident_score if confident_score is None else check_confident_score(confident_score)
         began = time.perf_counter()
         with self._tokenizing, _Progress("tokenizing", "segment", progress, least=4) as bar:
             # (a fast tokenizer used from two threads at once fails: "Already borrowed")
@@ -186,7 +186,7 @@ class Reader:
                     bar.update_to(bar.done + len(chunk), len(indexes))
             return np.concatenate(starts), np.concatenate(ends)
 
-        reading = self.read_windows(context, encoded.offsets, order, run, top_k, first=first, confident_score=sure)
+        reading = self.read_windows(context, encoded.offsets, order, run, top_k, first=first, confident_score=threshold)
         done = time.perf_counter()
         return Answers(
             question=question,
@@ -199,7 +199,7 @@ class Reader:
             windows=attach_logits(windows, reading.read, reading.start_logits, reading.end_logits,
                                   keep=len(windows) <= KEEP_LOGITS_WINDOWS if keep_logits is None else bool(keep_logits)),
             warning=RANDOM_WEIGHTS_NOTE if self.random_weights else None,
-            note=reading.note(len(windows), first, sure),
+            note=reading.note(len(windows), first, threshold),
         )
 
     def read_windows(self, context: str, offsets: np.ndarray, order: Sequence[int],
@@ -230,8 +230,8 @@ class Reader:
             engine_seconds += ran - began
             decode_seconds += time.perf_counter() - ran
             rounds += 1
-            sure = confident_score is None or bool(answers) and answers[0].score >= confident_score
-            if sure or size >= most:
+            confident = confident_score is None or bool(answers) and answers[0].score >= confident_score
+            if confident or size >= most:
                 return Reading(read, start_logits, end_logits, answers, rounds, engine_seconds, decode_seconds)
             size = min(most, size + first)
 
