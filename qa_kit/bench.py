@@ -40,8 +40,8 @@ import pandas as pd
 
 from .bench_inputs import (DEFAULT_CONTEXT, DEFAULT_QUESTIONS, Progress, Question, load_questions,
                            one_window_context, paragraphs, read_context, rotate)
-from .bench_report import (RATIO_KEYS, TARGETS, BenchReport, ModelSummary, agreement, median_of, medians, summarise,
-                           target_met, time_ratio)
+from .bench_report import (RATIO_KEYS, TARGETS, BenchReport, ModelSummary, median_of, medians, summarise,
+                           span_agreement, target_met, time_ratio)
 from .calibrate import best_span, fast_reading_curve
 from .errors import InputError, whole_number
 from .paths import IMPORT_ROOT, MODELS_DIR
@@ -51,7 +51,7 @@ from .sparsity_sweep import sparsity_sweep, sweep_chart
 
 __all__ = [  # what bench measures, and the names of its report, inputs and sweep, importable from here as before
     "run", "BenchOptions", "default_models", "server_scaling", "measure_compile", "SPARSE_TWIN", "STAGES", "CURVE_SIZES",
-    "BenchReport", "ModelSummary", "RATIO_KEYS", "TARGETS", "agreement", "median_of", "medians", "summarise",
+    "BenchReport", "ModelSummary", "RATIO_KEYS", "TARGETS", "span_agreement", "median_of", "medians", "summarise",
     "target_met", "time_ratio", "best_span", "fast_reading_curve", "DEFAULT_CONTEXT", "DEFAULT_QUESTIONS", "Question",
     "paragraphs", "one_window_context", "sparsity_sweep", "sweep_chart",
 ]

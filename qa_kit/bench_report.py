@@ -17,13 +17,13 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import pandas as pd
 
-from .bench_summary import (RATIO_KEYS, TARGETS, ModelSummary, agreement, median_of, medians, record_firsts,
-                            record_mean_f1, record_spans, record_times, summarise, target_met,
+from .bench_summary import (RATIO_KEYS, TARGETS, ModelSummary, median_of, medians, record_firsts,
+                            record_mean_f1, record_spans, record_times, span_agreement, summarise, target_met,
                             time_ratio)
 from .errors import InputError
 
 __all__ = [  # the report, and the summary's names importable from here as before
-    "BenchReport", "FORMAT_VERSION", "ModelSummary", "RATIO_KEYS", "TARGETS", "agreement", "median_of", "medians",
+    "BenchReport", "FORMAT_VERSION", "ModelSummary", "RATIO_KEYS", "TARGETS", "span_agreement", "median_of", "medians",
     "summarise", "target_met", "time_ratio",
 ]
 FORMAT_VERSION = 1
@@ -122,7 +122,7 @@ class BenchReport:
                 "ms_per_question_long": median_of(record_times(rs, "long_document", "full", main)) * 1000,
                 "f1_long": record_mean_f1(rs, "long_document", "full", main),
                 "exact_long": 100.0 * sum(map(bool, exact.values())) / len(exact) if exact else float("nan"),
-                "agreement_with_first": agreement(record_spans(rs, "long_document", "full", main), reference),
+                "agreement_with_first": span_agreement(record_spans(rs, "long_document", "full", main), reference),
             })
         key = "ms_per_window_deepsparse" if math.isfinite(rows[0]["ms_per_window_deepsparse"]) else "ms_per_window_onnxruntime"
         for row in rows:

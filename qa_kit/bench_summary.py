@@ -43,7 +43,7 @@ def time_ratio(numerator: Dict[str, Sequence[float]], denominator: Dict[str, Seq
     return sum(a[q] for q in shared) / bottom
 
 
-def agreement(answers: Dict[str, Any], reference: Dict[str, Any]) -> float:
+def span_agreement(answers: Dict[str, Any], reference: Dict[str, Any]) -> float:
     """Fraction of shared questions whose top answers are equal (nan if no question is shared)."""
     shared = [q for q in answers if q in reference]
     if not shared:
@@ -138,7 +138,7 @@ def summarise(model: str, records: List[dict], engines: Sequence[str], compiles:
         record_times(records, "long_document", "full", main), record_times(records, "long_document", "fast", main))
     fast_spans = record_spans(records, "long_document", "fast", main)
     full_spans = record_spans(records, "long_document", "full", main)
-    fast_agreement = agreement(fast_spans, full_spans)
+    fast_agreement = span_agreement(fast_spans, full_spans)
     full_right = {q for q, ok in record_firsts(records, "long_document", "full", main, "exact").items() if ok and q in fast_spans}
     if main in compiles:
         c = compiles[main]
@@ -156,7 +156,7 @@ def summarise(model: str, records: List[dict], engines: Sequence[str], compiles:
         fast_agreed=sum(fast_spans[q] == full_spans.get(q) for q in fast_spans if q in full_spans),
         fast_compared=sum(1 for q in fast_spans if q in full_spans),
         # where full reading is exactly right, does fast reading keep its answer?
-        fast_keeps_right=agreement({q: fast_spans[q] for q in full_right}, full_spans),
+        fast_keeps_right=span_agreement({q: fast_spans[q] for q in full_right}, full_spans),
         fast_kept=sum(fast_spans[q] == full_spans.get(q) for q in full_right), full_right=len(full_right),
         f1={"full": record_mean_f1(records, "long_document", "full", main), "fast": record_mean_f1(records, "long_document", "fast", main),
             "one_window": record_mean_f1(records, "one_window", "kit", main)},

@@ -69,7 +69,7 @@ def fast_reading_curve(reader: "Reader", full_reads: Sequence[Tuple[Answers, Seq
             same = best_span(reading.answers) == best_span(full)
             agreed += same
             kept += same and full_right
-            shares.append(len(reading.read) / len(full.windows))
+            shares.append(len(reading.windows_read) / len(full.windows))
             if golds:
                 scores.append(100.0 * f1(reading.answers[0].text if reading.answers else "", list(golds)))
         rows.append({"max_windows": size, "agreement": agreed / len(full_reads) if full_reads else float("nan"),

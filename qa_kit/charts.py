@@ -289,7 +289,7 @@ def _top_rows(frame: Any) -> Any:
     return frame.drop_duplicates(subset=[question, "model"])
 
 
-def agreement(frame: Any) -> Dict[str, float]:
+def answer_agreement(frame: Any) -> Dict[str, float]:
     """Per model: the share of the other models giving the same answer text, over the questions.
 
     Rows that failed (an `error`) take no part; a model with no successful row gets NaN.
@@ -331,7 +331,7 @@ def comparison_chart(frame: Any) -> Chart:
     frame = _frame_of(frame)
     rows = _top_rows(frame)
     models = list(dict.fromkeys(rows["model"]))
-    agree = agreement(frame)
+    agree = answer_agreement(frame)
     questions = rows["question_index" if "question_index" in rows.columns else "question"].nunique()
     failed = {m for m in models if rows.loc[rows["model"] == m, "error"].notna().all()} if "error" in rows else set()
     of_model = {m: rows[rows["model"] == m] for m in models}

@@ -73,7 +73,7 @@ class Reading:
     """What reading some of a text's windows gave: which were read (document order), their logits,
     the answers, and in how many rounds and how long."""
 
-    read: List[int]
+    windows_read: List[int]  # indexes of the windows read, in document order
     start_logits: np.ndarray
     end_logits: np.ndarray
     answers: List[Answer]
@@ -87,10 +87,10 @@ class Reading:
             return None
         best = f"{self.answers[0].score:.1f}" if self.answers else "none"
         if self.answers and self.answers[0].score >= confident_score:
-            return (f"Fast reading read {len(self.read)} of {total} windows: the best answer in the first {first} "
+            return (f"Fast reading read {len(self.windows_read)} of {total} windows: the best answer in the first {first} "
                     f"scored below this model's confident score ({confident_score:.1f}), so it read on "
                     f"until one scored {best}.")
-        return (f"Fast reading read {len(self.read)} of {total} windows and stopped there: no answer reached "
+        return (f"Fast reading read {len(self.windows_read)} of {total} windows and stopped there: no answer reached "
                 f"this model's confident score ({confident_score:.1f}), the best scored {best}. "
                 f"Reading every window (fast off) may find a better one.")
 
@@ -196,7 +196,7 @@ class Reader:
             engine=self.engine_name,
             timings={"tokenize": tokenized - began, "engine": reading.engine_seconds,
                      "decode": reading.decode_seconds, "total": done - began},
-            windows=attach_logits(windows, reading.read, reading.start_logits, reading.end_logits,
+            windows=attach_logits(windows, reading.windows_read, reading.start_logits, reading.end_logits,
                                   keep=len(windows) <= KEEP_LOGITS_WINDOWS if keep_logits is None else bool(keep_logits)),
             warning=RANDOM_WEIGHTS_NOTE if self.random_weights else None,
             note=reading.note(len(windows), first, threshold),

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import pandas as pd
 
 from .bench_inputs import Progress, load_questions, one_window_context, read_context, rotate
-from .bench_summary import agreement, median_of, time_ratio
+from .bench_summary import median_of, span_agreement, time_ratio
 from .errors import InputError
 
 
@@ -127,7 +127,7 @@ def sparsity_sweep(
             "ms_per_window": median_of(times[v]) * 1000,
             "best_ms_per_window": min((t for ts in times[v].values() for t in ts), default=float("nan")) * 1000,
             "speedup": time_ratio(times[(0.0, precisions[0], e)], times[v]),
-            "agreement": agreement(spans[v], spans[reference]),
+            "agreement": span_agreement(spans[v], spans[reference]),
             "f1": (100 * sum(squad_f1(texts[v][q.id], list(q.golds)) for q in golds) / len(golds)) if golds else float("nan"),
             "model_dir": str(folders[(s, p)]),
         })

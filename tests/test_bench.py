@@ -100,8 +100,8 @@ def test_time_ratio_is_sum_of_medians_over_shared_questions():
 
 
 def test_agreement_and_targets():
-    assert bench.agreement({"a": (1, 2), "b": (3, 4), "c": None}, {"a": (1, 2), "b": (3, 5), "c": None}) == pytest.approx(2 / 3)
-    assert math.isnan(bench.agreement({"a": 1}, {"b": 1}))
+    assert bench.span_agreement({"a": (1, 2), "b": (3, 4), "c": None}, {"a": (1, 2), "b": (3, 5), "c": None}) == pytest.approx(2 / 3)
+    assert math.isnan(bench.span_agreement({"a": 1}, {"b": 1}))
     assert bench.target_met("kit_over_pipeline_one_window", 1.04) is True
     assert bench.target_met("kit_over_pipeline_one_window", 1.06) is False
     assert bench.target_met("first_over_second_ask", 50.0) is True

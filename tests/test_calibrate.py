@@ -28,9 +28,9 @@ def test_reading_from_a_full_read_gives_what_fast_reading_gives(demo_reader):
     for score in (float("-inf"), demo_reader.confident_score, 1e9):
         asked = demo_reader.ask(question, BANK_RUN, fast=True, confident_score=score)
         worked_out = read_from_full(demo_reader, full, demo_reader.fast_windows, None if score == float("-inf") else score)
-        assert worked_out.read == [w.index for w in asked.windows if w.read]
+        assert worked_out.windows_read == [w.index for w in asked.windows if w.read]
         assert worked_out.answers == list(asked)
-    assert len(read_from_full(demo_reader, full, 10, 1e9).read) == len(full.windows) // 2
+    assert len(read_from_full(demo_reader, full, 10, 1e9).windows_read) == len(full.windows) // 2
     with pytest.raises(qa_kit.InputError, match="skipped windows"):
         read_from_full(demo_reader, asked, 10, None)
 

@@ -9,7 +9,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from qa_kit.charts import agreement, comparison_chart, logits_chart, timings_chart, topk_chart  # noqa: E402
+from qa_kit.charts import answer_agreement, comparison_chart, logits_chart, timings_chart, topk_chart  # noqa: E402
 from qa_kit.render import percent  # noqa: E402
 
 CONTEXT = ("Varden Bay is a fishing town of about 9,000 people. The first settlement was built in 1742 "
@@ -95,7 +95,7 @@ def comparison_frame():
 
 
 def test_agreement_is_the_share_of_other_models_giving_the_same_answer():
-    shares = agreement(comparison_frame())
+    shares = answer_agreement(comparison_frame())
     assert list(shares) == ["dense", "sparse", "broken"]
     assert shares["dense"] == shares["sparse"] == 0.5  # same on q1, different on q2; the failed model is left out
     assert np.isnan(shares["broken"])
