@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -99,6 +100,7 @@ def _time_pipeline(pipeline, question: str, context: str) -> dict:
 
 def _make_pipeline(model_dir: Path, workdir: Path, sequence_length: int, doc_stride: int, num_cores: Optional[int] = None):
     """DeepSparse's own QA pipeline on a throwaway copy of the model (it rewrites model.onnx in place)."""
+    from .engines import native_output_aside
     from .sources import TOKENIZER_FILES
 
     os.environ.setdefault("NM_DISABLE_ANALYTICS", "1")
@@ -109,8 +111,15 @@ def _make_pipeline(model_dir: Path, workdir: Path, sequence_length: int, doc_str
     for name in ("model.onnx", "config.json") + tuple(TOKENIZER_FILES):
         if (model_dir / name).is_file():
             shutil.copyfile(model_dir / name, folder / name)
-    return Pipeline.create(task="question-answering", model_path=str(folder),
-                           sequence_length=sequence_length, doc_stride=doc_stride, num_cores=num_cores)
+    pipeline_log = logging.getLogger("deepsparse.pipeline")  # "Could not create v2 ... trying legacy": not ours to show
+    level = pipeline_log.level
+    pipeline_log.setLevel(logging.ERROR)
+    try:
+        with native_output_aside():  # the engine's copyright banner, as the kit's own engines keep it
+            return Pipeline.create(task="question-answering", model_path=str(folder),
+                                   sequence_length=sequence_length, doc_stride=doc_stride, num_cores=num_cores)
+    finally:
+        pipeline_log.setLevel(level)
 
 
 def measure_compile(model: str, engine: str, questions: Sequence[str], contexts: Sequence[str],
