@@ -199,7 +199,7 @@ def _ask_here(specs: List[Tuple[str, Any]], questions: List[str], contexts: List
               progress: bool) -> Dict[str, List[Outcome]]:
     """Each model loaded here once and asked every question; a load failure goes to `errors`."""
     outcomes: Dict[str, List[Outcome]] = {}
-    with tqdm(total=len(specs) * len(questions), desc="compare", unit="question", disable=not progress) as bar:
+    with tqdm(total=len(specs) * len(questions), desc="compare", unit=" question", disable=not progress) as bar:
         for label, model in specs:
             bar.set_postfix_str(label[-40:])
             try:

@@ -411,7 +411,7 @@ def on_dask(client: Any, specs: Sequence[ReadSpec], questions: Sequence[str], co
                                    key=f"qa-kit-{desc}-{s}-{chunk.start}-{run_id}")
             owner[future] = (s, chunk)
             by_spec[s].append(future)
-    bar = tqdm(total=len(specs) * len(questions), desc=desc, unit="question", disable=not progress)
+    bar = tqdm(total=len(specs) * len(questions), desc=desc, unit=" question", disable=not progress)
     try:
         for future in distributed.as_completed(list(owner)):
             s, chunk = owner[future]
