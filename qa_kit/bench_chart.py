@@ -20,7 +20,7 @@ def bench_chart(stages: pd.DataFrame, curve: pd.DataFrame, gflops: Dict[str, Dic
     # two by two at the width a notebook cell shows, so the text keeps its size (one row of four was ~6 px)
     fig = Chart(figsize=(10, 7.8), layout="constrained")
     axes = list(fig.subplots(2, 2).flat)
-    for ax, setting, title in ((axes[0], "one_window", "one window (ms per question)"),
+    for ax, setting, panel in ((axes[0], "one_window", "one window (ms per question)"),
                                (axes[1], "long_document", "long article (ms per question)")):
         rows = stages[stages["setting"] == setting] if not stages.empty else stages
         labels = [f"{r.variant} {r.engine}" for r in rows.itertuples()]
@@ -33,7 +33,7 @@ def bench_chart(stages: pd.DataFrame, curve: pd.DataFrame, gflops: Dict[str, Dic
         texts = [ax.text(end, y, f" {milliseconds(total)}", va="center", fontsize=9)
                  for y, (end, total) in enumerate(zip(ends, rows["total ms"] if len(rows) else []))]
         ax.invert_yaxis()
-        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_title(panel, fontsize=10, loc="left")
         ax.tick_params(labelsize=9)
         ax.set_xlabel("ms", fontsize=9)
         fit_bar_labels(ax, ends, texts)
@@ -64,5 +64,5 @@ def bench_chart(stages: pd.DataFrame, curve: pd.DataFrame, gflops: Dict[str, Dic
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False)
     else:
         axes[3].set_axis_off()
-    fig.suptitle(plain_for_matplotlib(textwrap.fill(title, 110)), fontsize=10)  # a model's path may hold "$"
+    fig.suptitle(plain_for_matplotlib(textwrap.fill(title, 110, break_long_words=False, break_on_hyphens=False)), fontsize=10)  # a model's path may hold "$"
     return fig
