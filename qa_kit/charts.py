@@ -67,6 +67,15 @@ class Chart(Figure):
         return self.to_html()
 
 
+def figure_png(figure: Figure, dpi: int = 100) -> bytes:
+    """PNG bytes of any matplotlib Figure: a kit Chart's light drawing, else drawn by Agg on white."""
+    if isinstance(figure, Chart):
+        return figure.to_png(dpi)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
 # The light drawing shows unless the page is JupyterLab in a dark theme.
 THEME_STYLE = ("<style>.qa-kit-chart-dark{display:none}"
                'body[data-jp-theme-light="false"] .qa-kit-chart-dark{display:inline}'

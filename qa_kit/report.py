@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from datetime import datetime
 from pathlib import Path
 from typing import Any, List, Optional, Union
@@ -57,15 +56,10 @@ def save_csv(obj: Any, path: Union[str, Path]) -> Path:
 
 def image_html(figure: Any, alt: str) -> str:
     """A figure as an <img> holding its PNG in a data: URL."""
-    data = base64.b64encode(_png(figure)).decode("ascii")
+    from .charts import figure_png
+
+    data = base64.b64encode(figure_png(figure)).decode("ascii")
     return f'<img alt="{html.escape(alt, quote=True)}" src="data:image/png;base64,{data}">'
-
-
-def _png(figure: Any) -> bytes:
-    """PNG bytes of any matplotlib Figure (drawn by Agg, white behind it for dark pages)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, facecolor="white")
-    return buffer.getvalue()
 
 
 def _answers_sections(answers: Any) -> List[str]:

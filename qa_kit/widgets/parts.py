@@ -6,8 +6,10 @@ from typing import Any, List
 import ipywidgets as w
 
 from .. import stubs
+from ..charts import figure_png as png  # noqa: F401 (the widgets' name for it, kept)
 from ..errors import QAKitError
 from ..render import INFO_BADGE, escape_text, frame_table
+from ..report import image_html
 
 OWN_TEXT = "(your own text)"
 NEIGHBOURHOOD = 160  # characters shown around each answer in a long context
@@ -53,25 +55,11 @@ def short_message(error: BaseException, malformed: str = "The model source is ma
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
 
 
-def png(figure: Any) -> bytes:
-    """A matplotlib Figure as PNG bytes, light theme."""
-    if hasattr(figure, "to_png"):
-        return figure.to_png()
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, facecolor="white")
-    return buffer.getvalue()
-
-
 def chart_html(figure: Any) -> str:
     """A chart as HTML that follows JupyterLab's light or dark theme (a kit Chart), else a light PNG."""
     if hasattr(figure, "to_html"):
         return figure.to_html()
-    import base64
-
-    data = base64.b64encode(png(figure)).decode("ascii")
-    return f'<img style="max-width:100%;height:auto" alt="chart" src="data:image/png;base64,{data}">'
+    return image_html(figure, "chart")
 
 
 def frame_html(frame: Any) -> str:
