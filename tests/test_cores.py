@@ -76,7 +76,7 @@ def test_a_reader_runs_on_the_cores_asked_and_says_so():
 def test_a_chosen_count_is_reported_as_chosen_even_on_an_engine_auto_compiled(monkeypatch):
     from qa_kit import engines
 
-    engines.clear_cache()
+    monkeypatch.setattr(engines, "_cache", {})  # a cache of its own: other tests' readers keep their engines
     cores.forget()
     monkeypatch.setattr(cores, "busy_elsewhere", lambda seconds=0: float(cores.available_cores()))  # a busy machine
     auto = qa_kit.load(str(TINY))
