@@ -26,20 +26,20 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import ipywidgets as w
 
 from .. import stubs
-from ..charts import questions_chart, topk_chart, warning_of
-from ..cores import available_cores
+from ..charts import questions_chart, topk_chart
 from ..engines import ENGINES, check_engine_name
 from ..errors import InputError, QAKitError
 from ..reader import load
-from ..render import (LONG_CONTEXT, best_answer_html, escape_text, highlight, note_html, timings_text,
-                      warning_html)
+from ..render import escape_text, timings_text
 from ..results import Answers
+from ..sources import default_model, sample_questions, sample_texts, source_kind
 from ..text import milliseconds
-from ..sources import default_model, network_timeout, sample_questions, sample_texts, source_kind
 from .documents import explorer_tab
-from .parts import (DEDUPE_SECONDS, ENGINE_LABELS, FULL_WIDTH, MAX_MESSAGE, MUTED, NEIGHBOURHOOD, OWN_TEXT,
-                    SAMPLE_QUESTIONS, WIDE_LABEL, chart_html, frame_html, in_kernel, lines, scroll, short_message,
-                    status_html, table_wrap)
+from .parts import (DEDUPE_SECONDS, ENGINE_LABELS, FULL_WIDTH, MAX_MESSAGE, MUTED, OWN_TEXT, SAMPLE_QUESTIONS,
+                    WIDE_LABEL, chart_html, frame_html, in_kernel, lines, scroll, short_message, status_html,
+                    table_wrap)
+from .views import (answer_html, cores_options, excerpt_window, fetch_phrase, list_html, on_cores,
+                    source_line_html)
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 0.3  # a job started from the browser waits until typing has been still this long
@@ -47,17 +47,6 @@ SETTLE_LIMIT = 2.0  # but never longer than this
 
 
 DOCUMENTS_TAB = 3  # the tabs: Ask, Ask a list, Compare models, Documents
-
-
-def cores_options() -> List[Tuple[str, Any]]:
-    """The Cores picker's choices: auto, then every count this process may use."""
-    return [("auto", "auto")] + [(str(n), n) for n in range(1, available_cores() + 1)]
-
-
-def _on_cores(reader: Any) -> str:
-    """", 1 of 2 cores (auto: …)" for a status line; nothing for a server, which keeps its own."""
-    cores = getattr(reader, "cores", None)
-    return f", {cores}" if cores is not None else ""
 
 
 class Explorer:
@@ -257,27 +246,7 @@ class Explorer:
             self.compare_models.value = list(self.compare_models.value) + [model]
 
     def _describe_model(self) -> None:
-        """One line under the model picker saying what the source is."""
-        text = (self.model.value or "").strip()
-        if not text:
-            self.model_info.value = ""
-            return
-        try:
-            kind = source_kind(text)
-            if kind == "catalog":
-                row = stubs.catalog().set_index("name").loc[text] if text in set(stubs.catalog()["name"]) else None
-                line = (f"catalog name for {row['source']}: {row['note']}" if row is not None
-                        else "not a catalog name, a path on this machine or a zoo:/hf: source")
-            elif kind == "zoo":
-                stubs.parse(text)
-                line = "a SparseZoo stub: downloaded from SparseZoo on first use (needs the network)"
-            else:
-                line = {"hf": "a Hugging Face Hub repo: downloaded on first use (needs the network)",
-                        "url": "a running model server: questions are sent to it",
-                        "path": "a model folder or ONNX file on this machine"}[kind]
-        except stubs.StubError as error:
-            line = short_message(error)
-        self.model_info.value = f'<div style="{MUTED};font-size:0.9em;margin-left:4px">{escape_text(line)}</div>'
+        self.model_info.value = source_line_html(self.model.value)
 
     # -- status
     def _say(self, message: str, level: str) -> None:
@@ -385,21 +354,12 @@ class Explorer:
         if key in self._readers:
             return self._readers[key]
         phrases = {"connect": f"Connecting to the server at {model}…",
-                   "fetch": f"Loading {model}: {self._fetch_phrase(model, source_kind(model))}…",
+                   "fetch": f"Loading {model}: {fetch_phrase(model, source_kind(model))}…",
                    "compile": f"Loading {model}: compiling for {engine} (once per model)…"}
         reader = load(model, engine=engine, sequence_length=self.sequence_length, doc_stride=self.doc_stride,
                       num_cores=self.cores.value, on_step=lambda step: self._say(phrases[step], "busy"))
         self._readers[key] = reader
         return reader
-
-    @staticmethod
-    def _fetch_phrase(model: str, kind: str) -> str:
-        if kind == "catalog":
-            source = stubs.catalog_source(model) or ""
-            kind = source_kind(source) if source.startswith(("zoo:", "hf:")) else "path"
-        limit = f"gives up after {network_timeout():g} s if offline"
-        return {"zoo": f"downloading from SparseZoo ({limit})",
-                "hf": f"downloading from the Hugging Face Hub ({limit})"}.get(kind, "copying the model to the cache")
 
     def _checked_context(self) -> str:
         context = self.context.value
@@ -421,20 +381,12 @@ class Explorer:
         self._say(f"Asking {reader.name}…", "busy")
         answers = reader.ask(question, context, top_k=self.top_k.value, fast=self.fast.value)
         self.answers = answers
-        self._show(self._answer_html(answers),
+        self._show(answer_html(answers),
                    frame_html(answers.to_frame()[["rank", "text", "start", "end", "score", "probability", "window"]]),
                    topk_chart(answers))
         timing = timings_text(answers.timings)
-        self._say(f"Answered by {answers.model} on {answers.engine}{_on_cores(reader)} · {timing}", "done")
+        self._say(f"Answered by {answers.model} on {answers.engine}{on_cores(reader)} · {timing}", "done")
         return answers
-
-    @staticmethod
-    def _answer_html(answers: Answers) -> str:
-        context = answers.context
-        parts = [warning_html(answers.warning), note_html(answers.note), best_answer_html(answers)]
-        window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
-        body = highlight(context, list(answers), window=window, title=f"Q: {answers.question}")
-        return "".join(parts) + scroll(body)
 
     def _show(self, result_html: str, table_html: str, figure: Any) -> None:
         """Put a job's answer, table and chart on screen (fresh: no longer greyed)."""
@@ -490,26 +442,13 @@ class Explorer:
         import pandas as pd
 
         frame = pd.concat([a.to_frame() for a in results], ignore_index=True)
-        self._show(self._list_html(results, context),
+        self._show(list_html(results, context),
                    frame_html(frame[["question", "rank", "text", "start", "end", "score", "probability"]]),
                    questions_chart(results))
         total = sum(a.timings.get("total", 0.0) for a in results)
-        self._say(f"Answered {len(results)} questions with {reader.name} on {reader.engine_name}{_on_cores(reader)} "
+        self._say(f"Answered {len(results)} questions with {reader.name} on {reader.engine_name}{on_cores(reader)} "
                   f"in {milliseconds(total * 1000)}", "done")
         return results
-
-    @staticmethod
-    def _list_html(results: List[Answers], context: str) -> str:
-        spans = [{"start": a.best.start, "end": a.best.end, "label": f"Q{i}", "score": a.best.score,
-                  "probability": a.best.probability} for i, a in enumerate(results, 1) if a.best is not None]
-        items = "".join(
-            f"<li><b>Q{i}</b> {escape_text(a.question)} → "
-            f"{'<b>' + escape_text(a.best.text) + '</b>' if a.best else '<i>no answer</i>'}</li>"
-            for i, a in enumerate(results, 1)
-        )
-        window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
-        body = highlight(context, spans, window=window, title="The best answer to each question")
-        return warning_html(warning_of(results)) + f'<ol style="list-style:none;padding-left:0">{items}</ol>' + scroll(body)
 
     # -- compare models
     def compare(self) -> Any:
@@ -537,8 +476,7 @@ class Explorer:
                              sequence_length=self.sequence_length, doc_stride=self.doc_stride,
                              progress=False, loader=loader)
         self.comparison = comparison
-        window = NEIGHBOURHOOD if len(context) > LONG_CONTEXT else None
-        views = [comparison.highlight(i, window=window, notes=(i == 0)) for i in range(len(questions))]
+        views = [comparison.highlight(i, window=excerpt_window(context), notes=(i == 0)) for i in range(len(questions))]
         self._show(scroll("".join(f'<div style="margin-bottom:10px">{v}</div>' for v in views), 520),
                    table_wrap(comparison.table_html()), comparison.chart())
         failed = [m for m in models if m in comparison.errors]
