@@ -92,6 +92,15 @@ def save_checkpoint(model: Any, tokenizer: Any, ckpt: Path, state: Dict[str, Any
     tmp.rename(ckpt)
 
 
+def read_doc_qa(path: str, n: int, seed: int) -> List[gen.QAExample]:
+    """Up to n examples (a seeded sample) from a make_doc_qa.py JSONL file, as QAExamples."""
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    if n and n < len(rows):
+        rows = random.Random(seed).sample(rows, n)
+    return [gen.QAExample(r["id"], r["title"], r["context"], r["question"], r["answer"], r["answer_start"])
+            for r in rows]
+
+
 def train(args: argparse.Namespace) -> None:
     """Fine-tune encoder + QA head on generated examples, saving a checkpoint periodically."""
     import numpy as np
@@ -109,6 +118,10 @@ def train(args: argparse.Namespace) -> None:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     examples = gen.generate(args.n_train, seed=args.seed, embellish=args.embellish,
                             extra_paragraphs=tuple(args.extra_paragraphs) if args.extra_paragraphs else None)
+    if args.doc_qa:  # real prose from scripts/make_doc_qa.py, mixed in with the generated examples
+        docs = read_doc_qa(args.doc_qa, args.n_doc, args.seed)
+        print(f"{len(docs)} examples from {args.doc_qa}", flush=True)
+        examples = examples + docs
     feats = featurize(tokenizer, examples, args.max_len, args.stride, args.keep_negative,
                       random.Random(args.seed))
     random.Random(args.seed).shuffle(feats)
@@ -134,7 +147,8 @@ def train(args: argparse.Namespace) -> None:
         random.Random(args.seed + epoch).shuffle(order)
         for lo in range(0, len(order), args.batch):
             batch = collate([feats[i] for i in order[lo:lo + args.batch]])
-            loss = model(**batch).loss
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
+                loss = model(**batch).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -156,7 +170,8 @@ def train(args: argparse.Namespace) -> None:
                     "stride": args.stride, "batch": args.batch, "lr": args.lr, "epochs": args.epochs,
                     "freeze_embeddings": args.freeze_embeddings, "init": args.init or "",
                     "embellish": args.embellish, "keep_negative": args.keep_negative,
-                    "extra_paragraphs": args.extra_paragraphs,
+                    "extra_paragraphs": args.extra_paragraphs, "doc_qa": args.doc_qa or "",
+                    "n_doc": args.n_doc, "bf16": args.bf16,
                     "last_loss": sum(losses[-20:]) / len(losses[-20:]), "base": "all-MiniLM-L6-v2"})
                 print(f"saved {ckpt} at step {step}", flush=True)
             if stop or step >= steps:
@@ -292,6 +307,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--extra-paragraphs", type=int, nargs=2, metavar=("LO", "HI"),
                    help="join LO..HI more paragraphs to every context (long documents with distractors)")
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--doc-qa", help="JSONL of real-prose examples from scripts/make_doc_qa.py to mix in")
+    t.add_argument("--n-doc", type=int, default=0, help="how many of them (0: all)")
+    t.add_argument("--bf16", type=int, default=0, help="1: bfloat16 autocast (about 2x faster on CPUs with AVX-512 BF16)")
     t.add_argument("--freeze-embeddings", type=int, default=1, help="1: do not train the word embeddings")
     x = sub.add_parser("export", help="write model.onnx, config and tokenizer")
     x.add_argument("--ckpt", required=True)

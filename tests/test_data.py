@@ -131,3 +131,52 @@ def test_no_training_script_reads_the_held_out_set():
     for script in scripts:
         text = script.read_text(encoding="utf-8")
         assert "data/eval" not in text and "real_prose" not in text, script.name
+
+
+def test_the_real_prose_generator_reads_no_python_documentation():
+    doc_qa = _script("make_doc_qa")
+    for path in ("man1/python3.11.1.gz", "man1/pydoc3.1.gz", "man1/pip.1.gz", "doc/python3-tqdm/README",
+                 "lib/python3/dist-packages/jinja2/README.rst", "doc/libsqlite3-0/README", "doc/pandas"):
+        assert doc_qa.HELD_OUT.search(path), path
+    for path in ("man1/cp.1.gz", "info/coreutils.info.gz", "doc/gnupg/README", "man7/regex.7.gz"):
+        assert not doc_qa.HELD_OUT.search(path), path
+    text = (DATA.parent / "scripts" / "make_doc_qa.py").read_text(encoding="utf-8")
+    assert "data/eval" not in text and "real_prose" not in text
+
+
+@pytest.mark.parametrize("sentence, question, answer", [
+    ("The Free Software Foundation (FSF) publishes the GNU licenses.", "What does FSF stand for?",
+     "Free Software Foundation"),
+    ("Nettle is a cryptographic library that is designed to fit easily in many contexts; it is small.",
+     "What is Nettle?", "a cryptographic library that is designed to fit easily in many contexts"),
+    ("The rsync utility copies files between hosts, which saves time.", "What does the rsync utility copy?",
+     "files between hosts"),
+    ("The -v option prints the version number.", "Which option prints the version number?", "-v"),
+    ("Texinfo is also known as the GNU documentation format.", "What is Texinfo also known as?",
+     "the GNU documentation format"),
+    ("The manual was written by Richard Stallman and Roland McGrath.", "Who wrote the manual?",
+     "Richard Stallman and Roland McGrath"),
+    ("The cache is stored in the home directory of the user.", "Where is the cache stored?",
+     "the home directory of the user"),
+    ("The default block size is 512 bytes.", "What is the default block size?", "512 bytes"),
+    ("Bzip2 is a freely available compressor.", "What kind of compressor is Bzip2?", "freely available"),
+])
+def test_the_real_prose_rules_ask_and_answer_from_the_sentence(sentence: str, question: str, answer: str):
+    found = {q: a for q, a, _start, _rule in _script("make_doc_qa").questions(sentence)}
+    assert found.get(question) == answer, found
+
+
+def test_the_real_prose_rules_skip_pronoun_subjects_and_keep_offsets():
+    doc_qa = _script("make_doc_qa")
+    assert doc_qa.questions("It is a program that copies files. This creates a backup of the file.") == []
+    paragraph = "Some opening words here. The gzip program reduces the size of the named files. Done."
+    for question, answer, start, _rule in doc_qa.questions(paragraph):
+        assert paragraph[start:start + len(answer)] == answer, question
+
+
+def _script(name: str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, DATA.parent / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
