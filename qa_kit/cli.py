@@ -29,9 +29,9 @@ def cmd_stub(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .cli_eval import cli_eval
     from .reader import load
+    from .reader_protocol import ReadOptions
 
-    options = {"engine": args.engine, "sequence_length": args.sequence_length, "doc_stride": args.doc_stride,
-               "num_cores": args.cores}
+    options = ReadOptions(args.engine, args.sequence_length, args.doc_stride, args.cores).as_kwargs()
     if args.dask:  # the workers load the model, once each
         from .scale import connect
 

@@ -16,7 +16,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .errors import InputError
-from .reader_protocol import ReaderLike
+from .reader_protocol import ReadOptions, ReaderLike
 from .render import LONG_CONTEXT, PALETTE, Markup, escape_text, frame_table, highlight, warning_html
 from .results import Answers
 from .scale import Outcome, ask_here, error_text, on_dask, spec_for, worker_spread
@@ -195,7 +195,7 @@ class Comparison:
 
 
 def _ask_here(specs: List[Tuple[str, Any]], questions: List[str], contexts: List[str], top_k: int,
-              loader: Callable[..., ReaderLike], options: Dict[str, Any], errors: Dict[str, str],
+              loader: Callable[..., ReaderLike], options: ReadOptions, errors: Dict[str, str],
               progress: bool) -> Dict[str, List[Outcome]]:
     """Each model loaded here once and asked every question; a load failure goes to `errors`."""
     outcomes: Dict[str, List[Outcome]] = {}
@@ -203,7 +203,8 @@ def _ask_here(specs: List[Tuple[str, Any]], questions: List[str], contexts: List
         for label, model in specs:
             bar.set_postfix_str(label[-40:])
             try:
-                pool = [m if hasattr(m, "ask") else loader(m, **options) for m in (model if _is_pool(model) else [model])]
+                members = model if _is_pool(model) else [model]
+                pool = [m if hasattr(m, "ask") else loader(m, **options.as_kwargs()) for m in members]
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as error:  # noqa: BLE001 (tokenizer panics are BaseExceptions)
@@ -216,10 +217,10 @@ def _ask_here(specs: List[Tuple[str, Any]], questions: List[str], contexts: List
 
 
 def _ask_on_cluster(client: Any, specs: List[Tuple[str, Any]], questions: List[str], contexts: List[str],
-                    top_k: int, batch_size: Optional[int], options: Dict[str, Any], errors: Dict[str, str],
+                    top_k: int, batch_size: Optional[int], options: ReadOptions, errors: Dict[str, str],
                     progress: bool) -> Dict[str, List[Outcome]]:
     """Every model's questions on a Dask cluster at once; a model that cannot load there goes to `errors`."""
-    shipped = [spec_for(model, **options) for _, model in specs]  # a reader that cannot travel is refused first
+    shipped = [spec_for(model, **options.as_kwargs()) for _, model in specs]  # a reader that cannot travel is refused first
     runs = on_dask(client, shipped, questions, contexts, top_k, batch_size=batch_size, progress=progress,
                    desc="compare")
     for (label, _), run in zip(specs, runs):
@@ -258,7 +259,7 @@ def compare(
     specs = _model_specs(models)
     if loader is None:
         from .reader import load as loader
-    options = {"engine": engine, "sequence_length": sequence_length, "doc_stride": doc_stride, "num_cores": num_cores}
+    options = ReadOptions(engine, sequence_length, doc_stride, num_cores)
     began = time.perf_counter()
     errors: Dict[str, str] = {}
     outcomes: Dict[str, List[Outcome]] = {}

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import pandas as pd
 
 from .errors import EngineError, InputError
-from .reader_protocol import ReaderLike
+from .reader_protocol import ReadOptions, ReaderLike
 from .render import frame_table
 from .metrics import exact_match, f1, normalize_answer  # the scorer's and the reader's names, importable from here too
 from .scale import Outcome, ask_here, on_dask, spec_for, worker_spread
@@ -269,7 +269,7 @@ def evaluate(model: Any, dataset: DatasetLike, *, top_k: int = 1, progress: bool
     examples, name = _examples_and_name(dataset)
     if not examples:
         raise InputError(f"The dataset {name!r} has no questions; give a SQuAD file with at least one.")
-    options = {"engine": engine, "sequence_length": sequence_length, "doc_stride": doc_stride, "num_cores": num_cores}
+    options = ReadOptions(engine, sequence_length, doc_stride, num_cores)
     began = time.perf_counter()
     load_seconds: Dict[str, float] = {}
     if client is not None:
@@ -286,12 +286,12 @@ def evaluate(model: Any, dataset: DatasetLike, *, top_k: int = 1, progress: bool
     return report
 
 
-def _loaded(model: Any, options: Dict[str, Any]) -> ReaderLike:
+def _loaded(model: Any, options: ReadOptions) -> ReaderLike:
     if not isinstance(model, str):
         return model
     from .reader import load
 
-    return load(model, **options)
+    return load(model, **options.as_kwargs())
 
 
 def _ask_here(readers: List[ReaderLike], examples: List[Example], name: str, top_k: int, progress: bool) -> List[Outcome]:
@@ -304,9 +304,9 @@ def _ask_here(readers: List[ReaderLike], examples: List[Example], name: str, top
 
 
 def _on_cluster(client: Any, model: Any, examples: List[Example], name: str, top_k: int, batch_size: Optional[int],
-                progress: bool, options: Dict[str, Any]) -> Tuple[List[Outcome], str, str, Dict[str, float]]:
+                progress: bool, options: ReadOptions) -> Tuple[List[Outcome], str, str, Dict[str, float]]:
     """Every question asked on a Dask cluster; a model that cannot load there is one error, raised."""
-    spec = spec_for(model, **options)
+    spec = spec_for(model, **options.as_kwargs())
     label = model.strip() if isinstance(model, str) else (_reader_label(model, "name") or spec.source)
     run, = on_dask(client, [spec], [ex.question for ex in examples], [ex.context for ex in examples], top_k,
                    batch_size=batch_size, progress=progress, desc=f"eval {one_line(name, 32)}")

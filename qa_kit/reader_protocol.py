@@ -5,7 +5,8 @@ as does a stand-in a test writes; compare, evaluate, calibrate and bench type th
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+import dataclasses
+from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Union, runtime_checkable
 
 if TYPE_CHECKING:
     from .results import Answers
@@ -28,3 +29,18 @@ class ReaderLike(Protocol):
 
 
 ModelLike = Union[str, ReaderLike]  # a source string to load, or a reader already loaded
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadOptions:
+    """How a source is loaded and read: the options that load, compare, evaluate, the Explorer and the
+    cluster pass on together (None: the model's own window, or the kit's default)."""
+
+    engine: str = "deepsparse"
+    sequence_length: Optional[int] = None
+    doc_stride: Optional[int] = None
+    num_cores: Union[int, str, None] = None
+
+    def as_kwargs(self) -> Dict[str, Any]:
+        """The options as keyword arguments of qa_kit.load (and qa_kit.scale.spec_for)."""
+        return dataclasses.asdict(self)

@@ -22,11 +22,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import pandas as pd
 
 from .errors import InputError, QAKitError, whole_number
+from .reader_protocol import ModelLike, ReaderLike
+
+if TYPE_CHECKING:
+    from .server import Timeout
 from .text import one_line
 
 LOCAL = "local"  # the worker name of questions answered in this process
@@ -64,7 +68,7 @@ def _contexts(questions: Sequence[str], context: Union[str, Sequence[str]]) -> L
 # threads over servers (or readers)
 
 
-def _as_reader(item: Any, timeout: Any = None) -> Any:
+def _as_reader(item: ModelLike, timeout: "Timeout" = None) -> ReaderLike:
     if isinstance(item, str):
         from .server import ServerReader
 
@@ -74,7 +78,7 @@ def _as_reader(item: Any, timeout: Any = None) -> Any:
     return item
 
 
-def _worker_label(reader: Any, n: int) -> str:
+def _worker_label(reader: ReaderLike, n: int) -> str:
     for attr in ("url", "name", "source"):
         value = getattr(reader, attr, None)
         if isinstance(value, str) and value:
@@ -83,12 +87,12 @@ def _worker_label(reader: Any, n: int) -> str:
 
 
 def fan_out_each(
-    readers_or_urls: Sequence[Any],
+    readers_or_urls: Sequence[ModelLike],
     questions: Sequence[str],
     context: Union[str, Sequence[str]],
     top_k: int = 1,
     max_workers: Optional[int] = None,
-    timeout: Any = None,
+    timeout: "Timeout" = None,
     *,
     stop_on_error: bool = False,
     on_done: Optional[Callable[[int], None]] = None,
@@ -146,12 +150,12 @@ def fan_out_each(
 
 
 def fan_out(
-    readers_or_urls: Sequence[Any],
+    readers_or_urls: Sequence[ModelLike],
     questions: Sequence[str],
     context: Union[str, Sequence[str]],
     top_k: int = 1,
     max_workers: Optional[int] = None,
-    timeout: Any = None,
+    timeout: "Timeout" = None,
 ) -> List[Any]:
     """fan_out_each for when every question must be answered: the answers in question order.
 
@@ -164,7 +168,7 @@ def fan_out(
     return [outcome.answers for outcome in results]
 
 
-def ask_here(readers: Sequence[Any], questions: Sequence[str], contexts: Sequence[str], top_k: int = 1,
+def ask_here(readers: Sequence[ReaderLike], questions: Sequence[str], contexts: Sequence[str], top_k: int = 1,
              on_done: Optional[Callable[[int], None]] = None) -> List[Outcome]:
     """Every question asked in this process: of one reader in turn (it uses every core it was
     given), or over several readers or a server by threads (fan_out_each). Ctrl-C stops it."""
@@ -190,7 +194,7 @@ def ask_here(readers: Sequence[Any], questions: Sequence[str], contexts: Sequenc
 
 
 def throughput(urls: Sequence[str], questions: Sequence[str], context: Union[str, Sequence[str]],
-               timeout: Any = None) -> Dict[str, float]:
+               timeout: "Timeout" = None) -> Dict[str, float]:
     """Questions per second on the first server alone, then on all of them together (after a warm-up)."""
     readers = [_as_reader(u, timeout) for u in urls]
     if not readers or not questions:
@@ -232,7 +236,7 @@ class ReadSpec:
     n_best_size: int = 20
 
 
-def spec_for(model: Any, *, engine: str = "deepsparse", sequence_length: Optional[int] = None,
+def spec_for(model: ModelLike, *, engine: str = "deepsparse", sequence_length: Optional[int] = None,
              doc_stride: Optional[int] = None, num_cores: Union[int, str, None] = None) -> ReadSpec:
     """The ReadSpec of a source string or a loaded reader (its source and options, not its engine).
 
@@ -264,7 +268,7 @@ def spec_for(model: Any, *, engine: str = "deepsparse", sequence_length: Optiona
 # the worker's side: one reader per spec per process, kept between tasks
 
 
-_readers: Dict[ReadSpec, Any] = {}  # spec -> Reader
+_readers: Dict[ReadSpec, ReaderLike] = {}  # spec -> Reader
 _failed: Dict[ReadSpec, Tuple[str, str]] = {}  # spec -> (run, one line saying why it did not load in that run)
 _loading: Dict[ReadSpec, threading.Lock] = {}
 _guard = threading.Lock()
@@ -284,7 +288,7 @@ def _worker_cores(spec: ReadSpec) -> Union[int, str, None]:
     return max(1, min(threads, available_cores()))
 
 
-def worker_reader(spec: ReadSpec, run: str = "") -> Tuple[Any, float]:
+def worker_reader(spec: ReadSpec, run: str = "") -> Tuple[ReaderLike, float]:
     """This process's reader for `spec` and the seconds spent loading it now (0.0 when cached).
 
     Raises a QAKitError carrying the failure's message when the model did not load here: tried

@@ -30,6 +30,7 @@ from ..charts import questions_chart, topk_chart
 from ..engines import ENGINES, check_engine_name
 from ..errors import InputError, QAKitError
 from ..reader import load
+from ..reader_protocol import ReadOptions
 from ..render import escape_text, timings_text
 from ..results import Answers
 from ..sources import default_model, sample_questions, sample_texts, source_kind
@@ -356,8 +357,8 @@ class Explorer:
         phrases = {"connect": f"Connecting to the server at {model}…",
                    "fetch": f"Loading {model}: {fetch_phrase(model, source_kind(model))}…",
                    "compile": f"Loading {model}: compiling for {engine} (once per model)…"}
-        reader = load(model, engine=engine, sequence_length=self.sequence_length, doc_stride=self.doc_stride,
-                      num_cores=self.cores.value, on_step=lambda step: self._say(phrases[step], "busy"))
+        options = ReadOptions(engine, self.sequence_length, self.doc_stride, self.cores.value)
+        reader = load(model, **options.as_kwargs(), on_step=lambda step: self._say(phrases[step], "busy"))
         self._readers[key] = reader
         return reader
 
