@@ -28,10 +28,10 @@ import pandas as pd
 
 from .errors import InputError, QAKitError, whole_number
 from .reader_protocol import ModelLike, ReaderLike
+from .text import one_line
 
 if TYPE_CHECKING:
     from .server import Timeout
-from .text import one_line
 
 LOCAL = "local"  # the worker name of questions answered in this process
 DASK_HINT = "pip install 'qa-kit[dask]'"

@@ -189,10 +189,9 @@ def cut_answer(s: str, start: int, max_words: int = 15, short: bool = True) -> O
 
 def subject_ok(subj: str) -> bool:
     """A named subject, not a pronoun, conjunction or opening phrase."""
-    first = subj.split()[0].lower()
-    if subj.split()[0].lower() in ("the", "a", "an") and len(subj.split()) > 1:
-        first = subj.split()[1].lower()
-    inner = {w.lower() for w in subj.split()[1:]}
+    words = [w.lower() for w in subj.split()]
+    first = words[1] if words[0] in ("the", "a", "an") and len(words) > 1 else words[0]
+    inner = set(words[1:])
     return (first not in PRONOUNS and not first.endswith("ly") and len(subj) >= 2
             and not inner & INNER_STOP and not inner & VERB_SET and not any(w.endswith("ly") for w in inner))
 
@@ -267,8 +266,11 @@ def rule_alias(s: str) -> List[Q]:
     return out
 
 
+SVO = re.compile(rf"({SUBJ}) (?:(can|may|will|must|should) ({'|'.join(base_verb(v) for v in VERBS)})|({'|'.join(VERBS)})) (.*)")
+
+
 def rule_svo(s: str) -> List[Q]:
-    m = re.match(rf"({SUBJ}) (?:(can|may|will|must|should) ({'|'.join(base_verb(v) for v in VERBS)})|({'|'.join(VERBS)})) (.*)", s)
+    m = SVO.match(s)
     if not m or not subject_ok(m.group(1)):
         return []
     subj, modal = m.group(1), m.group(2)
@@ -296,32 +298,32 @@ PASSIVE = {"written": "wrote", "developed": "developed", "maintained": "maintain
            "sponsored": "sponsors", "published": "published", "funded": "funded", "proposed": "proposed"}
 
 
+AGENT = re.compile(rf"^({SUBJ}) (?:is|was|are|were|has been|have been) ({'|'.join(PASSIVE)}) by ")
+
+
 def rule_agent(s: str) -> List[Q]:
     out = []
-    for m in re.finditer(rf"^({SUBJ}) (?:is|was|are|were|has been|have been) ({'|'.join(PASSIVE)}) by ", s):
+    for m in AGENT.finditer(s):
         span = cut_answer(s, m.end(), max_words=8)
         if span and subject_ok(m.group(1)) and s[span[0]].isupper():
             out.append((f"Who {PASSIVE[m.group(2)]} {lower_article(m.group(1))}?", *span, "agent"))
     return out
 
 
-RELATIONS = {"similar to": "similar to", "compatible with": "compatible with", "part of": "part of",
-             "a subset of": "a subset of", "equivalent to": "equivalent to", "based on": "based on",
-             "derived from": "derived from", "suitable for": "suitable for", "useful for": "useful for",
-             "intended for": "intended for", "designed for": "designed for", "used for": "used for",
-             "used as": "used as", "used by": "used by", "stored in": "stored in", "located in": "located in",
-             "installed in": "installed in", "kept in": "kept in", "written in": "written in",
-             "made up of": "made up of", "composed of": "composed of", "used to": "used to do",
-             "required by": "required by", "replaced by": "replaced by", "called": "called",
-             "limited to": "limited to", "set to": "set to", "ignored by": "ignored by",
-             "released under": "released under", "licensed under": "licensed under",
-             "available in": "available in", "available from": "available from", "defined in": "defined in"}
+RELATIONS = ("similar to", "compatible with", "part of", "a subset of", "equivalent to", "based on",
+             "derived from", "suitable for", "useful for", "intended for", "designed for", "used for",
+             "used as", "used by", "stored in", "located in", "installed in", "kept in", "written in",
+             "made up of", "composed of", "used to", "required by", "replaced by", "called", "limited to",
+             "set to", "ignored by", "released under", "licensed under", "available in", "available from",
+             "defined in")
 WHERE = {"stored in", "located in", "installed in", "kept in", "available from"}
+RELATION = re.compile(rf"({SUBJ}) (is|are|was|were) (?:(?:usually|mainly|often|normally|typically|always|"
+                      rf"primarily|also|mostly|generally|largely|commonly) )?"
+                      rf"({'|'.join(re.escape(k) for k in sorted(RELATIONS, key=len, reverse=True))}) ")
 
 
 def rule_relation(s: str) -> List[Q]:
-    rel = "|".join(re.escape(k) for k in sorted(RELATIONS, key=len, reverse=True))
-    m = re.match(rf"({SUBJ}) (is|are|was|were) (?:(?:usually|mainly|often|normally|typically|always|primarily|also|mostly|generally|largely|commonly) )?({rel}) ", s)
+    m = RELATION.match(s)
     if not m or not subject_ok(m.group(1)):
         return []
     span = cut_answer(s, m.end(), max_words=12)
@@ -337,7 +339,7 @@ def rule_relation(s: str) -> List[Q]:
     elif r in ("released under", "licensed under"):
         q = f"Under which license {be} {subj} {r.split()[0]}?"
     else:
-        q = f"What {be} {subj} {RELATIONS[r]}?"
+        q = f"What {be} {subj} {r}?"
     return [(q, *span, "relation")]
 
 
@@ -374,7 +376,7 @@ def rule_number(s: str) -> List[Q]:
     m = re.match(rf"({SUBJ}) (has|have|supports|accepts|takes|uses|allows|contains) ((?:up to|at most|at least|about|exactly|only|over|more than|less than) )?(\d[\d,.]*) ([a-z]+(?: [a-z]+)?)\b", s)
     if m and subject_ok(m.group(1)) and m.group(5).split()[-1] not in FUNCTION_END:
         noun = m.group(5)
-        do = "do" if m.group(2) == "have" or (not m.group(2).endswith("s")) else "does"
+        do = "does" if m.group(2).endswith("s") else "do"
         base = "have" if m.group(2) in ("has", "have") else base_verb(m.group(2))
         start = m.start(3) if m.group(3) else m.start(4)
         out.append((f"How many {noun} {do} {lower_article(m.group(1))} {base}?", start, m.end(4), "number"))

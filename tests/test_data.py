@@ -1,6 +1,7 @@
 """The sample texts and their SQuAD question sets agree with each other, character for character."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -174,7 +175,9 @@ def test_the_real_prose_rules_skip_pronoun_subjects_and_keep_offsets():
         assert paragraph[start:start + len(answer)] == answer, question
 
 
+@functools.lru_cache(maxsize=None)
 def _script(name: str):
+    """A script of scripts/ as a module, loaded once for all the tests that use it."""
     import importlib.util
     spec = importlib.util.spec_from_file_location(name, DATA.parent / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
