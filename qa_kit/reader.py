@@ -88,10 +88,10 @@ class Reading:
         best = f"{self.answers[0].score:.1f}" if self.answers else "none"
         if self.answers and self.answers[0].score >= confident_score:
             return (f"Fast reading read {len(self.windows_read)} of {total} windows: the best answer in the first {first} "
-                    f"scored below this model's confident score ({confident_score:.1f}), so it read on "
+                    f"scored below this model's confident score ({confident_score:.2f}), so it read on "
                     f"until one scored {best}.")
         return (f"Fast reading read {len(self.windows_read)} of {total} windows and stopped there: no answer reached "
-                f"this model's confident score ({confident_score:.1f}), the best scored {best}. "
+                f"this model's confident score ({confident_score:.2f}), the best scored {best}. "
                 f"Reading every window (fast off) may find a better one.")
 
 

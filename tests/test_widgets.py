@@ -330,7 +330,8 @@ def test_stub_explorer_builds_a_stub_from_dropdowns():
 
 
 def test_fast_reading_switch_reads_a_long_text_best_windows_first_and_says_why_it_read_on(demo_reader):
-    """The demo model (real weights) on the bank-run sample: an unsure first answer makes it read on."""
+    """The demo model (real weights) on the bank-run sample: an unsure first answer makes it read on, and
+    the result says why and where it stopped."""
     app = Explorer(model=str(REPO / "data" / "models" / "demo-minilm"))
     app.sample.value = "bank_run"
     app.question.value = "What was the deposit insurance limit?"
@@ -340,7 +341,7 @@ def test_fast_reading_switch_reads_a_long_text_best_windows_first_and_says_why_i
     read = sum(w.read for w in app.answers.windows)
     assert app.answers.best == direct.best and read == sum(w.read for w in direct.windows)
     assert demo_reader.fast_windows < read < len(app.answers.windows)
-    assert html.escape(direct.note, quote=False) in app.result.value and "so it read on" in direct.note
+    assert html.escape(direct.note, quote=False) in app.result.value and "no answer reached" in direct.note
     app.fast.value = False
     app.ask_button.click()
     assert all(w.read for w in app.answers.windows) and app.answers.note is None
