@@ -153,15 +153,15 @@ def train(args: argparse.Namespace) -> None:
         torch.set_rng_state(resumed["torch_rng"])
         step, losses, minutes_before = resumed["step"], resumed["losses"], resumed["minutes"]
         print(f"resuming {ckpt} at step {step}/{steps}", flush=True)
+        if step >= steps:
+            return
     done = step
     model.train()
-    stop = step >= steps
+    stop = False
     for epoch in range(args.epochs):
         order = list(range(len(feats)))
         random.Random(args.seed + epoch).shuffle(order)
         for lo in range(0, len(order), args.batch):
-            if stop:
-                return
             if done > 0:
                 done -= 1
                 continue
@@ -215,8 +215,8 @@ def _resume_state(args: argparse.Namespace, ckpt: Path) -> Optional[Dict[str, An
         print(f"no {path}: starting afresh", flush=True)
         return None
     state = torch.load(path, weights_only=False)
-    differ = {k for k in set(state["args"]) | set(_run_args(args))
-              if state["args"].get(k) != _run_args(args).get(k)}
+    given = _run_args(args)
+    differ = {k for k in set(state["args"]) | set(given) if state["args"].get(k) != given.get(k)}
     if differ:
         raise SystemExit(f"--resume: {ckpt} was trained with other options ({', '.join(sorted(differ))}); "
                          f"give the same ones, or another --ckpt")
@@ -278,7 +278,8 @@ def evaluate(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     sets: Dict[str, Any] = {}
     if args.gen_n:
         examples = gen.generate(args.gen_n, seed=args.gen_seed, embellish=args.gen_embellish)
-        sets[f"generated seed {args.gen_seed}" + (f" embellish {args.gen_embellish}" if args.gen_embellish else "")] = {"version": "1.1", "data": [{"title": "generated", "paragraphs": [
+        name = f"generated seed {args.gen_seed}" + (f" embellish {args.gen_embellish}" if args.gen_embellish else "")
+        sets[name] = {"version": "1.1", "data": [{"title": "generated", "paragraphs": [
             {"context": e.context, "qas": [{"id": e.id, "question": e.question,
                                              "answers": [{"text": e.answer, "answer_start": e.answer_start}]}]}
             for e in examples]}]}

@@ -1,6 +1,7 @@
 """The sample texts and their SQuAD question sets agree with each other, character for character."""
 from __future__ import annotations
 
+import csv
 import functools
 import json
 from pathlib import Path
@@ -176,7 +177,6 @@ def test_the_real_prose_rules_skip_pronoun_subjects_and_keep_offsets():
 
 
 def test_the_demo_models_training_sources_are_recorded_and_none_is_held_out():
-    import csv
     path = DATA / "models" / "demo-minilm" / "training_sources.csv"
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -190,7 +190,6 @@ def test_the_demo_models_training_sources_are_recorded_and_none_is_held_out():
 
 
 def test_write_sources_counts_examples_per_document(tmp_path: Path):
-    import csv
     examples = [{"source": "man:man1", "title": "cp"}, {"source": "info", "title": "sed"},
                 {"source": "man:man1", "title": "cp"}]
     out = tmp_path / "sources.csv"
