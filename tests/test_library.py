@@ -168,6 +168,7 @@ def test_the_index_may_not_be_a_document(tmp_path):
         Library([doc], tmp_path / "elsewhere")
 
 
+@pytest.mark.slow
 def test_the_index_is_plain_sqlite_with_fts5(lib):
     import sqlite3
 
@@ -202,6 +203,7 @@ def test_paraphrase_is_found_by_meaning(lib):
     assert Path(hit[0]["file"]).name == "glacier_study.pdf"
 
 
+@pytest.mark.slow
 def test_bad_questions_and_methods_are_refused(lib):
     with pytest.raises(InputError, match="not a retrieval method"):
         lib.search("who?", method="magic")
@@ -372,6 +374,34 @@ def test_two_processes_indexing_at_once_take_turns(tmp_path, private_cache):
     assert json.loads(json.dumps(lib.files()))  # plain data
     ids = lib.store.db.execute("SELECT COUNT(*), COUNT(DISTINCT path) FROM documents").fetchone()
     assert ids[0] == ids[1] == 4
+
+
+@pytest.mark.slow
+def test_connections_opening_one_new_index_at_once_all_open_it(tmp_path):
+    """Two connections switching one new file to the write-ahead log can deadlock, and SQLite then
+    refuses one at once, without waiting (about 1 round in 12 of 4 connections here, before the retry)."""
+    import threading
+
+    from qa_kit.documents.store import Store
+
+    failures = []
+    for round_ in range(100):
+        path = tmp_path / f"index-{round_}.sqlite"
+        start = threading.Barrier(4)
+
+        def open_index():
+            start.wait()
+            try:
+                Store(path).close()
+            except InputError as error:
+                failures.append(str(error))
+
+        threads = [threading.Thread(target=open_index) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
 
 
 # --- the shell and the Documents tab -----------------------------------------------------------

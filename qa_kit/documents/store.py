@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -24,6 +25,7 @@ from ..errors import InputError
 from .parse import Document, Passage
 
 SCHEMA = 1
+BUSY_SECONDS = 30.0  # how long a connection waits for another's write before giving up
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -61,8 +63,8 @@ class Store:
             raise InputError(f"{self.path} is a folder: give the index a file name, such as {self.path / 'library.sqlite'}.")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db = sqlite3.connect(str(self.path), timeout=BUSY_SECONDS, check_same_thread=False)
+            self._use_write_ahead_log()
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_TABLES)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
@@ -72,6 +74,19 @@ class Store:
             raise InputError(f"{self.path} is not a library index ({error}): give another path, or delete it to start over.") from None
         if found != str(SCHEMA):
             raise InputError(f"{self.path} is a library index of schema {found}, this kit writes {SCHEMA}: delete it to index again.")
+
+    def _use_write_ahead_log(self) -> None:
+        """Switch the file to the write-ahead log. Two connections switching one new file at once can
+        deadlock, and SQLite then refuses one at once ("database is locked") instead of waiting: try again."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         """Close the database."""
