@@ -20,8 +20,8 @@ setup:
 test:
 	NM_DISABLE_ANALYTICS=1 $(BIN)/python -m pytest
 
-test-quick:  # while working: everything but the notebooks, the browser and other slow tests
-	NM_DISABLE_ANALYTICS=1 $(BIN)/python -m pytest -m "not slow"
+test-quick:  # while working (~80 s): all but the tests marked slow; lists the slowest ten, to mark what creeps up
+	NM_DISABLE_ANALYTICS=1 $(BIN)/python -m pytest -m "not slow" --durations=10
 
 lab:  # make lab LAB_ARGS="--no-browser --ip 0.0.0.0" on a server or in a container
 	NM_DISABLE_ANALYTICS=1 $(BIN)/qa-kit lab $(LAB_ARGS)

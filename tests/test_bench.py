@@ -221,12 +221,14 @@ def tiny_report(tmp_path_factory):
     return bench.run(str(model), repeats=1, warmup=1, max_questions=3, long_questions=2, progress=False)
 
 
+@pytest.mark.slow
 def test_the_benchmark_reads_at_the_models_own_window(tiny_report):
     assert (tiny_report.settings["sequence_length"], tiny_report.settings["doc_stride"]) == (256, 64)
     assert tiny_report.models[0]["window"] == [256, 64]
     assert "sequence_length 256, doc_stride 64" in str(tiny_report)
 
 
+@pytest.mark.slow
 def test_the_fast_reading_curve_agrees_with_the_measured_fast_reads(tiny_report):
     """The curve is decoded from the full reads' logits; at the benchmark's size it must match the real fast reads."""
     curve = tiny_report.fast_curve.set_index("max_windows")
@@ -263,6 +265,7 @@ def test_the_curve_decodes_exactly_what_fast_reading_gives(tiny_reader):
     assert math.isnan(bench.fast_reading_curve(tiny_reader, [], sizes=[1])[0]["agreement"])  # nothing to compare
 
 
+@pytest.mark.slow
 def test_tiny_run_has_every_ratio_finite(tiny_report):
     data = tiny_report.to_dict()
     for key in ("kit_over_pipeline_one_window", "kit_over_pipeline_long_document", "deepsparse_over_onnxruntime",
@@ -275,6 +278,7 @@ def test_tiny_run_has_every_ratio_finite(tiny_report):
     assert json.loads(json.dumps(data)) == data  # plain JSON, no NaN
 
 
+@pytest.mark.slow
 def test_tiny_run_answers_match_the_pipeline(tiny_report):
     # the kit reproduces deepsparse.Pipeline's top answer, so the "identical answers" column must say so
     for setting in ("one_window", "long_document"):
@@ -282,6 +286,7 @@ def test_tiny_run_answers_match_the_pipeline(tiny_report):
         assert same["compared"] > 0 and same["same"] == same["compared"], setting
 
 
+@pytest.mark.slow
 def test_fast_reading_reads_fewer_windows_in_the_record(tiny_report):
     long = tiny_report.records[tiny_report.records["setting"] == "long_document"]
     fast = long[long["variant"] == "fast"].set_index("question")
@@ -292,6 +297,7 @@ def test_fast_reading_reads_fewer_windows_in_the_record(tiny_report):
     assert (fast["windows"] == full.loc[fast.index, "windows_read"]).all()
 
 
+@pytest.mark.slow
 def test_every_call_was_timed_with_stages(tiny_report):
     one = tiny_report.records[tiny_report.records["setting"] == "one_window"]
     assert len(one) == 3 * 3  # 3 questions x (kit deepsparse, kit onnxruntime, pipeline) x 1 repeat
@@ -301,6 +307,7 @@ def test_every_call_was_timed_with_stages(tiny_report):
     assert compile_ds["first"] > compile_ds["second"] > 0
 
 
+@pytest.mark.slow
 def test_save_and_load_round_trip(tiny_report, tmp_path):
     path = tiny_report.save(tmp_path / "bench.json")
     again = bench.BenchReport.load(path)
@@ -311,6 +318,7 @@ def test_save_and_load_round_trip(tiny_report, tmp_path):
         bench.BenchReport.load(tmp_path / "missing.json")
 
 
+@pytest.mark.slow
 def test_report_shows_itself(tiny_report):
     from matplotlib.figure import Figure
 
@@ -326,6 +334,7 @@ def test_report_shows_itself(tiny_report):
     assert "fast reading by size" in text and "fast reading by size" in page
 
 
+@pytest.mark.slow
 def test_cli_bench_prints_json_with_ratios(monkeypatch, tiny_report):
     from qa_kit.cli_bench import cli_bench
 
@@ -344,6 +353,7 @@ def test_cli_bench_prints_json_with_ratios(monkeypatch, tiny_report):
         cli_bench(None, "/no/such/file.txt", False, 1)
 
 
+@pytest.mark.slow
 def test_two_models_side_by_side(tmp_path):
     from qa_kit import sparsify
 

@@ -65,6 +65,7 @@ shutil.copyfile = half_then_die
 """
 
 
+@pytest.mark.slow
 def test_a_load_killed_mid_copy_leaves_nothing_that_is_taken_for_whole(fresh_cache, reference):
     killed = run_python(KILLED_MID_COPY, fresh_cache)
     killed.communicate(timeout=120)
@@ -84,6 +85,7 @@ def test_a_load_killed_at_any_moment_then_loads(fresh_cache, reference, seconds)
     assert answers_of(run_python(ASK, fresh_cache)) == reference
 
 
+@pytest.mark.slow
 def test_a_truncated_file_in_the_cache_is_rebuilt(fresh_cache, reference):
     assert answers_of(run_python(ASK, fresh_cache)) == reference
     # what an older kit (or a full disk) left: every copy of the graph cut in half
@@ -93,6 +95,7 @@ def test_a_truncated_file_in_the_cache_is_rebuilt(fresh_cache, reference):
     assert answers_of(run_python(ASK, fresh_cache)) == reference
 
 
+@pytest.mark.slow
 def test_two_processes_fill_one_fresh_cache(tmp_path, reference):
     for round_ in range(3):
         cache = tmp_path / f"cache-{round_}"
@@ -115,6 +118,7 @@ print(len(got), len(set(got)), errors)
 """
 
 
+@pytest.mark.slow
 def test_eight_threads_load_at_once_in_a_fresh_process(fresh_cache):
     # transformers' lazy imports raised "cannot import name 'AutoTokenizer'" in 7 of 8 threads
     assert answers_of(run_python(EIGHT_THREADS, fresh_cache)) == "8 1 []"
@@ -133,6 +137,7 @@ def flip_weights(onnx_file: Path) -> None:
     onnx.save(model, str(onnx_file))
 
 
+@pytest.mark.slow
 def test_same_size_same_time_new_weights_are_not_the_old_copy(tmp_path, fresh_cache):
     import qa_kit
 
@@ -185,6 +190,7 @@ def test_repos_and_stubs_with_one_name_get_separate_folders():
     assert len({_folder_for(s) for s in stubs}) == len(stubs)
 
 
+@pytest.mark.slow
 def test_cache_list_and_clear_from_the_command_line(tmp_path):
     cache = tmp_path / "cache"
     env = {**os.environ, "NM_DISABLE_ANALYTICS": "1", "QA_KIT_CACHE": str(cache)}

@@ -22,6 +22,7 @@ def test_the_confident_score_is_the_lowest_score_above_which_enough_answers_agre
         confident_score_from(points, 0)
 
 
+@pytest.mark.slow
 def test_reading_from_a_full_read_gives_what_fast_reading_gives(demo_reader):
     question = "What was the deposit insurance limit?"  # unsure after its first windows: reads on
     full = demo_reader.ask(question, BANK_RUN)
@@ -35,6 +36,7 @@ def test_reading_from_a_full_read_gives_what_fast_reading_gives(demo_reader):
         read_from_full(demo_reader, asked, 10, None)
 
 
+@pytest.mark.slow
 def test_calibrating_reads_long_texts_only_and_needs_no_gold_answers(demo_reader):
     questions = ["Who founded Corrow Valley Bank?", "What was the deposit insurance limit?",
                  "Who was the mayor of Corrow Falls?", "Who founded Corrow Valley Bank?"]

@@ -27,6 +27,7 @@ def kit_errors(stderr: str):
     return [line for line in stderr.splitlines() if line.startswith("qa-kit: error:")]
 
 
+@pytest.mark.slow
 def test_ask_prints_json_answers_that_match_the_library():
     done = qa_kit("ask", "--model", str(TINY), "-q", "When did it open?", "-c", CONTEXT, "--top-k", "3", "--json",
                   "-e", "deepsparse")
@@ -45,6 +46,7 @@ def test_ask_prints_json_answers_that_match_the_library():
     assert (answers[0]["start"], answers[0]["end"]) == (best.start, best.end)
 
 
+@pytest.mark.slow
 def test_ask_without_a_model_answers_with_the_demo_model_on_the_engine_that_starts_sooner():
     from qa_kit.cli import build_parser
     from qa_kit.sources import default_model
@@ -72,6 +74,7 @@ def test_ask_reads_the_context_from_standard_input_and_prints_a_table():
     assert re.search(r"\(1 window of \d+/\d+ tokens, onnxruntime on \d of \d cores; model loaded in [\d.]+ s\)", done.stdout), done.stdout
 
 
+@pytest.mark.slow
 def test_questions_read_one_per_line_are_answered_on_one_load_of_deepsparse():
     done = qa_kit("ask", "-c", BANK, "--json", stdin="Who founded the bank?\n\n  \nWhere was it founded?\nWhen was it founded?")
     assert done.returncode == 0, done.stderr
@@ -83,6 +86,7 @@ def test_questions_read_one_per_line_are_answered_on_one_load_of_deepsparse():
     assert "question> " not in done.stderr + done.stdout  # no prompt when the questions are piped in
 
 
+@pytest.mark.slow
 def test_a_bad_line_in_the_question_loop_is_one_error_and_the_loop_goes_on():
     done = qa_kit("ask", "-c", BANK, "-e", "onnxruntime",
                   stdin=b"Who founded the bank?\n\xff where?\nWhen was it founded?\n")
@@ -95,6 +99,7 @@ def test_a_bad_line_in_the_question_loop_is_one_error_and_the_loop_goes_on():
     assert "note: engine" not in err
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_a_prompt_history_and_ctrl_d_ends(tmp_path):
     import pty
 
@@ -284,6 +289,7 @@ def test_lab_starts_jupyterlab_as_root_and_it_prints_the_address(tmp_path):
     assert ("running as root" in said) == (os.geteuid() == 0)
 
 
+@pytest.mark.slow
 def test_the_readme_five_lines_run_as_written():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     code = re.search(r"## Five lines\n+```python\n(.*?)```", readme, re.S).group(1)
@@ -294,6 +300,7 @@ def test_the_readme_five_lines_run_as_written():
     assert f"'Josiah Pell' (probability {scope['answers'][0].probability:.2f})" in code
 
 
+@pytest.mark.slow
 def test_the_readme_shell_examples_use_the_demo_model_and_print_what_it_says():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     shell = re.search(r"From the shell .*?```bash\n(.*?)```", readme, re.S).group(1)
@@ -318,6 +325,7 @@ def test_the_readme_eval_figure_is_what_eval_prints():
     assert "12 questions" in summary and summary.startswith("demo-minilm (deepsparse)")
 
 
+@pytest.mark.slow
 def test_bench_prints_one_json_object_with_the_ratios(tmp_path):
     text = tmp_path / "text.txt"
     text.write_text("The harbour bridge opened in 1932 after nine years of work. " * 40, encoding="utf-8")
@@ -340,6 +348,7 @@ def test_bench_takes_off_for_a_fast_reading_that_never_reads_on():
     assert build_parser().parse_args(["bench", "--confident-score", "11.5"]).confident_score == 11.5
 
 
+@pytest.mark.slow
 def test_cores_are_chosen_with_cores_and_reported_in_the_timing_line_and_json():
     done = qa_kit("ask", "--model", str(TINY), "-q", "When did it open?", "-c", CONTEXT, "-e", "deepsparse",
                   "--cores", "1", "--json")

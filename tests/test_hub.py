@@ -98,6 +98,7 @@ def test_onnx_in_an_onnx_folder_takes_model_onnx_only(hub):
     assert not any("model_quantized" in r for r in hub.requests)
 
 
+@pytest.mark.slow
 def test_a_pytorch_only_repo_is_exported_once_and_agrees_with_pytorch(hub, demo_checkpoint, capsys):
     folder, model = demo_checkpoint
     hub.add_folder("standin/demo-minilm-pt", folder)
@@ -117,6 +118,7 @@ def test_a_pytorch_only_repo_is_exported_once_and_agrees_with_pytorch(hub, demo_
     assert not any(r.startswith("GET") and "/resolve/" in r for r in hub.requests[gets:])  # nothing downloaded again
 
 
+@pytest.mark.slow
 def test_same_name_under_two_owners_are_two_models(hub):
     hub.add_folder("alice/reader", DEMO)
     hub.add_folder("bob/reader", TINY)
@@ -127,6 +129,7 @@ def test_same_name_under_two_owners_are_two_models(hub):
     assert (bob.model_dir / "model.onnx").read_bytes() == (TINY / "model.onnx").read_bytes()
 
 
+@pytest.mark.slow
 def test_revision_pins_a_commit(hub):
     old = hub.add_folder("standin/moving", TINY)
     hub.add_folder("standin/moving", DEMO)
@@ -167,6 +170,7 @@ def test_a_listed_file_that_is_missing_is_named(hub, monkeypatch):
     assert sha
 
 
+@pytest.mark.slow
 def test_a_stalled_hub_is_cut_off_at_the_time_limit(hub):
     hub.add_folder("standin/slow", TINY)
     hub.stall = 5
@@ -185,6 +189,7 @@ def test_offline_after_a_download_the_copy_downloaded_before_is_used(hub, capsys
     assert "using the copy downloaded before" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_download_killed_halfway_leaves_nothing_taken_for_whole(hub, tmp_path):
     hub.add_folder("standin/big", DEMO)
     hub.hang.add("model.onnx")

@@ -67,6 +67,7 @@ def test_pruned_zeros_stay_zero_in_int8(tmp_path):
     assert record["int8"]["layer_zeros"] >= 0.5 and record["asked"] == 0.5
 
 
+@pytest.mark.slow
 def test_demo_int8_is_small_and_answers_like_the_dense_model(demo_int8):
     size = (demo_int8 / "model.onnx").stat().st_size
     assert size < 0.3 * (DEMO / "model.onnx").stat().st_size  # int8 layers and vocabulary table: about 23 of 90 MB

@@ -268,6 +268,7 @@ def silent_server():
     ("zoo:nlp/question_answering/bert-base/pytorch/huggingface/squad/base-none", "SPARSEZOO_API_URL"),
     ("hf:someone/some-qa-model", "HF_ENDPOINT"),
 ])
+@pytest.mark.slow
 def test_a_network_that_hangs_is_cut_off_at_the_timeout(silent_server, tmp_path, source, variable):
     # The clients read their endpoints at import time, so this runs in a fresh interpreter.
     code = (
@@ -346,6 +347,7 @@ def test_a_confident_score_must_be_a_number(tiny_reader, bad):
         tiny_reader.ask(QUESTIONS[0], SHORT_CONTEXT, fast=True, confident_score=bad)
 
 
+@pytest.mark.slow
 def test_the_demo_model_reads_on_only_when_its_first_answer_is_unsure(demo_reader):
     """Real weights: a confident first answer stops fast reading at its first windows; an unsure one
     makes it read on until an answer reaches the confident score, or to half the text and says so."""
@@ -417,6 +419,7 @@ def test_load_reports_its_slow_steps_in_order():
 
 
 @pytest.mark.parametrize("verbose", [False, True])
+@pytest.mark.slow
 def test_deepsparse_banner_is_kept_out_of_the_way_unless_verbose(tmp_path, verbose):
     # The native library prints it to the process's stderr on its first compile: a fresh interpreter.
     code = ("import qa_kit\n"

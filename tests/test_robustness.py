@@ -56,6 +56,7 @@ def test_offsets_hold_on_unusual_but_valid_text(demo_reader, context):
     assert context[best.start:best.end] == best.text == "1932"
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_bytes_that_are_not_utf8_from_every_door(tmp_path):
     bad = b"The bridge opened in \xe9 1932."
     path = tmp_path / "latin1.txt"
@@ -177,6 +178,7 @@ def test_bench_refuses_zero_cores():
     one_kit_line(cli("bench", "--num-cores", "0", "-m", "tiny-random-bert"), "num_cores=0")
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly():
     shell = (f"{sys.executable} -m qa_kit.cli stub explain "
              "zoo:nlp/question_answering/bert-base/pytorch/huggingface/squad/pruned90-none | head -c 1 >/dev/null")
@@ -254,6 +256,7 @@ def test_bounded_decoding_gives_what_one_dict_of_every_span_gave(seed):
     assert [a.probability for a in got] == pytest.approx([p for *_, p in want], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_decoding_memory_does_not_grow_with_the_number_of_windows():
     def peak(n):
         context, start, end, offsets = random_windows(n, seed=1)

@@ -307,6 +307,7 @@ def assert_same(got, want):
     assert got.score == pytest.approx(want.score, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_a_real_server_answers_like_the_kit(served, local_twin):
     process, _ = served
     reader = qa_kit.load(process.url)
@@ -319,6 +320,7 @@ def test_a_real_server_answers_like_the_kit(served, local_twin):
         assert "random weights" in answers.warning and answers.timings["engine"] > 0
 
 
+@pytest.mark.slow
 def test_concurrent_questions_are_all_answered_right(served, local_twin):
     process, _ = served
     questions = [f"{q} ({i})" for i in range(4) for q, _ in CASES]
@@ -330,6 +332,7 @@ def test_concurrent_questions_are_all_answered_right(served, local_twin):
         assert_same(answers.best, local_twin.ask(question, context).best)
 
 
+@pytest.mark.slow
 def test_evaluate_spreads_questions_over_several_servers(served, local_twin):
     process, _ = served
     gold = "1932"
@@ -344,6 +347,7 @@ def test_evaluate_spreads_questions_over_several_servers(served, local_twin):
     assert spread.model == process.url and "random weights" in spread.warning
 
 
+@pytest.mark.slow
 def test_compare_spreads_a_servers_questions_and_matches_the_kit(served, local_twin):
     from qa_kit.compare import compare
 
@@ -356,6 +360,7 @@ def test_compare_spreads_a_servers_questions_and_matches_the_kit(served, local_t
     assert "top answer" in result.answers["served"][0].note
 
 
+@pytest.mark.slow
 def test_serve_reads_at_the_models_own_window(tmp_path):
     """Like load(), serve() takes the window a model's config asks for under qa_kit_defaults."""
     require_server_extra()
@@ -375,6 +380,7 @@ def test_serve_reads_at_the_models_own_window(tmp_path):
         srv.stop(process)
 
 
+@pytest.mark.slow
 def test_the_benchmark_compares_one_server_with_two():
     require_server_extra()
     from qa_kit import bench
@@ -390,6 +396,7 @@ def test_the_benchmark_compares_one_server_with_two():
     assert folders() == before  # both servers stopped and their model copies removed
 
 
+@pytest.mark.slow
 def test_the_server_runs_its_own_copy(served):
     process, before = served
     assert digest(TINY / "model.onnx") == before  # the user's model is never touched
@@ -398,6 +405,7 @@ def test_the_server_runs_its_own_copy(served):
         srv.serve(str(TINY), port=int(process.url.rsplit(":", 1)[1]), blocking=False)
 
 
+@pytest.mark.slow
 def test_after_stopping_the_url_fails_fast(served):
     process, _ = served
     reader = qa_kit.load(process.url)
@@ -412,6 +420,7 @@ def test_after_stopping_the_url_fails_fast(served):
         qa_kit.load(process.url)
 
 
+@pytest.mark.slow
 def test_serve_in_the_foreground_stops_cleanly_on_ctrl_c(tmp_path):
     """The `qa-kit serve` path: serve(blocking=True) runs until Ctrl-C, then stops the server and exits 0."""
     require_server_extra()

@@ -82,6 +82,7 @@ def timed_ask(reader):
 
 
 @pytest.mark.parametrize("where", ["body", "headers"])
+@pytest.mark.slow
 def test_a_dripping_server_is_cut_off_at_the_reply_limit(raw, where):
     reply = (lambda: [(HEAD, 0)] + list(drip(ANSWER, 0.3)())) if where == "body" else drip(HEAD + ANSWER, 0.3)
     reader = srv.ServerReader(raw(reply).url, timeout=(1, 2))
@@ -92,12 +93,14 @@ def test_a_dripping_server_is_cut_off_at_the_reply_limit(raw, where):
     assert 1.9 < took < 2.6, took
 
 
+@pytest.mark.slow
 def test_a_byte_just_inside_each_read_timeout_is_still_cut_off_on_time(raw):
     reply = lambda: [(HEAD, 0), (b"{", 1.5), (b'"', 1.5), (b"a", 1.5)]  # noqa: E731
     took, message = timed_ask(srv.ServerReader(raw(reply).url, timeout=(1, 2)))
     assert "within 2 s" in message and took < 2.6, took
 
 
+@pytest.mark.slow
 def test_the_reader_works_after_a_cut_off(fake):
     answers = {"n": 0}
     f = qa_fake(fake, (200, json.loads(ANSWER), 0))

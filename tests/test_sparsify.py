@@ -121,6 +121,7 @@ def test_sparsity_sweep_on_the_tiny_model(tmp_path):
     assert set(pruned["model_dir"]) == {str(made[0])}
 
 
+@pytest.mark.slow
 def test_sparsity_sweep_shows_fp32_and_int8(tmp_path):
     from qa_kit import bench
 

@@ -217,6 +217,7 @@ def test_ask_all_answers_every_line(explorer, reader):
     assert_chart_in_both_themes(explorer.chart.value)
 
 
+@pytest.mark.slow
 def test_compare_two_models_shows_both(explorer, monkeypatch):
     monkeypatch.chdir(REPO)
     folder = "data/models/tiny-random-bert"
@@ -329,6 +330,7 @@ def test_stub_explorer_builds_a_stub_from_dropdowns():
     assert "Not in the kit's catalog" in status_text(app.status)
 
 
+@pytest.mark.slow
 def test_fast_reading_switch_reads_a_long_text_best_windows_first_and_says_why_it_read_on(demo_reader):
     """The demo model (real weights) on the bank-run sample: an unsure first answer makes it read on, and
     the result says why and where it stopped."""
@@ -358,6 +360,7 @@ def test_leaving_the_question_box_asks_nothing_and_enter_then_click_asks_once(ex
     assert "still working" not in explorer.status.value
 
 
+@pytest.mark.slow
 def test_the_compare_tab_keeps_questions_the_user_typed_there(explorer):
     explorer.compare_models.value = [MODEL]
     explorer.question.value = "Where was Ada born?"

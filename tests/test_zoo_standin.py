@@ -97,6 +97,7 @@ def test_the_stand_in_reads_stubs_back_from_the_query():
     assert stub_of_query("{ models () { modelId } }") is None
 
 
+@pytest.mark.slow
 def test_a_zoo_stub_is_resolved_downloaded_and_answered_end_to_end(tmp_path):
     with ZooStandIn({STUB: DEMO}) as zoo:
         out = run_kit(tmp_path, zoo.url, STUB, mode="ask")
@@ -145,6 +146,7 @@ def test_a_graphql_error_reply_gives_one_line(tmp_path):
     assert zoo.seen("POST", "/v2/graphql") == 1
 
 
+@pytest.mark.slow
 def test_a_stalled_zoo_fails_within_the_time_limit(tmp_path):
     with ZooStandIn({STUB: DEMO}, mode="stall", stall_s=60) as zoo:
         out = run_kit(tmp_path, zoo.url, STUB, timeout="2")
@@ -180,6 +182,7 @@ print(json.dumps(rows))
 """
 
 
+@pytest.mark.slow
 def test_every_network_row_of_the_catalog_fails_fast_and_clearly_when_nothing_answers(tmp_path):
     nothing = closed_port_url()
     env = {**child_env(tmp_path, nothing, "3"), "HF_ENDPOINT": nothing}
@@ -199,6 +202,7 @@ def test_every_network_row_of_the_catalog_fails_fast_and_clearly_when_nothing_an
             assert row["source"] in error and "local folder" in error, row
 
 
+@pytest.mark.slow
 def test_a_stub_downloaded_before_loads_when_the_zoo_is_gone(tmp_path):
     with ZooStandIn({STUB: DEMO}) as zoo:
         first = run_kit(tmp_path, zoo.url, STUB)

@@ -101,7 +101,8 @@ class ZooStandIn:
                 self._tarballs[stub] = self._make_tarball(stub, Path(self._scratch.name))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="zoo stand-in", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="zoo stand-in", daemon=True)
         self._thread.start()
         return self
 

@@ -11,11 +11,16 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
 import pytest
 
+if TYPE_CHECKING:
+    import nbformat
+
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+# nbformat is imported inside the tests: it takes seconds (its JSON-schema checks), and the quick
+# subset, which deselects these tests, still collects this module.
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -59,6 +64,8 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_committed_without_outputs(path):
+    import nbformat
+
     nb = nbformat.read(str(path), as_version=4)
     nbformat.validate(nb)
     found = _load_strip_script().problems(nb)
@@ -68,6 +75,7 @@ def test_notebook_is_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path, record_property):
+    import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(str(path), as_version=4)
@@ -88,6 +96,8 @@ def test_notebook_runs_top_to_bottom(path, record_property):
 
 
 def test_strip_removes_what_a_run_leaves(tmp_path):
+    import nbformat
+
     strip = _load_strip_script()
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"},
                                             "language_info": {"name": "python", "version": "3.11.2"},
