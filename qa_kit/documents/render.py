@@ -28,16 +28,21 @@ def open_link(file: str, page: Optional[int] = None, base: Optional[str] = None)
 
 
 def _retrieval_line(retrieval: dict) -> str:
+    """How the answer's passage was found: its rank among the passages read, and each method's rank.
+
+    BM25's own score is left out: its scale depends on the library (FTS5 gives words found in most
+    passages scores near 0.000), so only its rank says anything; the dense score is a cosine."""
     parts = []
     if retrieval.get("rank") is not None:
-        parts.append(f"passage #{retrieval['rank']}")
-    for method in ("bm25", "dense"):
-        rank = retrieval.get(f"{method}_rank")
-        if f"{method}_rank" in retrieval:
-            score = retrieval.get(f"{method}_score")
-            parts.append(f"{method} " + (f"#{rank} ({score:.3f})" if rank is not None else "missed"))
-    if retrieval.get("score") is not None:
-        parts.append(f"fused {retrieval['score']:.4f}")
+        parts.append(f"passage {retrieval['rank']} of those read")
+    for method, name in (("bm25", "words (BM25)"), ("dense", "meaning")):
+        if f"{method}_rank" not in retrieval:
+            continue
+        rank, score = retrieval[f"{method}_rank"], retrieval.get(f"{method}_score")
+        if rank is None:
+            parts.append(f"{name}: not found")
+        else:
+            parts.append(f"{name} #{rank}" + (f" (cosine {score:.2f})" if method == "dense" and score is not None else ""))
     return " · ".join(parts)
 
 
