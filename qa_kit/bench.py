@@ -10,7 +10,7 @@ variants alike), after a warm-up, and keeps medians:
   two give the identical top answer;
 - load and first question in a fresh process (so the engine really compiles) against a warm one;
 - fast reading (BM25-picked windows) against reading every window, and how often they agree;
-- the engine's achieved GFLOP/s (FLOPs counted from the graph) against a numpy float32 roof;
+- the engine's achieved GFLOP/s (FLOPs counted from the graph) beside numpy's float32 matmul (a reference);
 - the CPU it ran on.
 
 Time ratios are (sum over questions of each question's median time) of A over the same for B,

@@ -1,7 +1,7 @@
 """The benchmark's report: every model's summary with the timed records, shown as tables, text, HTML and a chart.
 
 `BenchReport` holds each model's `ModelSummary` (qa_kit.bench_summary: the arithmetic on the
-records) with every timed call, the CPU and the machine's roof; it works out what to show once
+records) with every timed call, the CPU and numpy's matmul rate there; it works out what to show once
 and renders that as text or HTML, saves and reloads itself as JSON, and draws itself with
 qa_kit.bench_chart. The measuring is in qa_kit.bench.
 """
@@ -39,7 +39,7 @@ def _ms(x: Optional[float]) -> str:
 
 @dataclass(eq=False)
 class BenchReport:
-    """What `bench.run` measured: per-model summaries, every timed call, the CPU and the machine's roof."""
+    """What `bench.run` measured: per-model summaries, every timed call, the CPU and numpy's matmul rate."""
 
     models: List[ModelSummary]
     records: pd.DataFrame
@@ -233,7 +233,7 @@ class BenchReport:
 
     def __str__(self) -> str:
         view = self._view()
-        lines = [view.cpu, f"dense float32 roof (numpy matmul): {view.roof}", ""]
+        lines = [view.cpu, f"numpy float32 matmul here: {view.roof} (a reference, not a ceiling)", ""]
         if view.busy:
             lines.insert(1, f"warning: {view.busy}")
         lines.append(view.table.to_string(index=False, max_colwidth=70))
@@ -249,7 +249,7 @@ class BenchReport:
 
     def _repr_html_(self) -> str:
         view = self._view()
-        parts = [f"<p><b>{html.escape(view.cpu)}</b>; dense float32 roof {view.roof}</p>"]
+        parts = [f"<p><b>{html.escape(view.cpu)}</b>; numpy float32 matmul here: {view.roof} (a reference, not a ceiling)</p>"]
         if view.busy:
             parts.append(f"<p><i>warning: {html.escape(view.busy)}</i></p>")
         parts.append(view.table.to_html(index=False, escape=True))
@@ -259,7 +259,7 @@ class BenchReport:
         return "\n".join(parts)
 
     def chart(self, model: Optional[str] = None):
-        """Stage times on one window and on the long article, GFLOP/s against the roof, and fast reading by size
+        """Stage times on one window and on the long article, GFLOP/s beside numpy's matmul, and fast reading by size
         (a matplotlib Figure that shows itself in a notebook)."""
         from .bench_chart import bench_chart
 
@@ -383,7 +383,7 @@ def _rows_for(block: ModelSummary, records: pd.DataFrame, roof: float) -> List[d
     flops = block.get("flops", {})
     for engine, g in block.get("gflops", {}).items():
         value = _finite(g.get("gflops"))
-        share = f", {value / roof:.0%} of the roof" if value and roof and math.isfinite(roof) else ""
+        share = f", {value / roof:.2f}x numpy's matmul" if value and roof and math.isfinite(roof) else ""
         add(f"engine GFLOP/s ({engine})", "", value, "GFLOP/s",
             f"{flops.get('gflop_per_window', float('nan')):.2f} GFLOP per window "
             f"({flops.get('weights', 0) / 1e9:.2f} weights, {flops.get('attention', 0) / 1e9:.2f} attention) "
