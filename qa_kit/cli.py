@@ -14,7 +14,7 @@ from . import __version__
 from .cli_ask import LOOP_ENGINE, ONE_QUESTION_ENGINE, cmd_ask
 from .errors import InputError, QAKitError
 from .paths import KIT_ROOT, NOTEBOOKS_DIR
-from .text import one_line
+from .text import file_size, one_line
 
 REPO_ROOT = KIT_ROOT  # the folder holding notebooks/ and data/: the repo, or the installed package
 
@@ -77,12 +77,12 @@ def cmd_cache(args: argparse.Namespace) -> int:
     if args.cache_command == "clear":
         gone = cache.clear()
         freed = sum(size for _, size in gone)
-        print(f"Removed {len(gone)} entr{'y' if len(gone) == 1 else 'ies'} ({_size(freed)}) from {cache.cache_dir()}.")
+        print(f"Removed {len(gone)} entr{'y' if len(gone) == 1 else 'ies'} ({file_size(freed)}) from {cache.cache_dir()}.")
         return 0
     rows = cache.entries()
-    print(f"{cache.cache_dir()}: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}, {_size(sum(s for _, s in rows))}")
+    print(f"{cache.cache_dir()}: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}, {file_size(sum(s for _, s in rows))}")
     for name, size in rows:
-        print(f"  {_size(size):>9}  {name}")
+        print(f"  {file_size(size):>9}  {name}")
     return 0
 
 
@@ -109,12 +109,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise
     files = sorted(f.name for f in out.iterdir())
     size = sum((out / f).stat().st_size for f in files)
-    print(f"Wrote {out} ({_size(size)}: {', '.join(files)}); load it with qa_kit.load({str(out)!r}).")
+    print(f"Wrote {out} ({file_size(size)}: {', '.join(files)}); load it with qa_kit.load({str(out)!r}).")
     return 0
-
-
-def _size(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
 
 def lab_command(args: argparse.Namespace) -> Tuple[List[str], List[str]]:

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
 from .cache import cache_dir
 from .errors import InputError, whole_number
 from .render import escape_text, table_html
+from .text import file_size
 
 PathLike = Union[str, os.PathLike]
 
@@ -45,7 +46,7 @@ class IndexReport:
         """The report as lines: a summary, then one line per skipped file."""
         head = (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
                 f"{len(self.dropped)} dropped, {len(self.skipped)} skipped; {self.passages} passages from "
-                f"{self.bytes / 1e6:.2f} MB in {self.seconds:.1f} s")
+                f"{file_size(self.bytes)} in {self.seconds:.1f} s")
         return [head] + [f"skipped {path}: {reason}" for path, reason in self.skipped]
 
     def __str__(self) -> str:

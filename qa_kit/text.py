@@ -40,3 +40,10 @@ def milliseconds(ms: float) -> str:
     if ms is None or ms != ms:
         return "n/a"
     return f"{ms:.1f} ms" if abs(ms) < 100 else f"{ms:,.0f} ms"
+
+
+def file_size(size: int) -> str:
+    """Bytes as the kit prints a file's size: 312 bytes, 59.0 kB, 84.2 MB."""
+    if size < 1000:
+        return f"{size} byte" + ("" if size == 1 else "s")
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"

@@ -226,6 +226,13 @@ def test_tiny_probabilities_stay_informative():
     assert [percent(p) for p in (0.8123, 0.00035, 0.0, 1e-9)] == ["81.2%", "0.035%", "0.0%", "<0.001%"]
 
 
+
+def test_file_sizes_read_in_the_unit_that_suits_them():
+    from qa_kit.text import file_size
+
+    sizes = [0, 1, 312, 1000, 55_800, 100_000, 84_200_000]
+    assert [file_size(n) for n in sizes] == ["0 bytes", "1 byte", "312 bytes", "1.0 kB", "55.8 kB", "0.1 MB", "84.2 MB"]
+
 def test_highlight_is_a_string_a_notebook_shows_as_html():
     markup = highlight("Ada ran.", [{"start": 0, "end": 3}])
     assert isinstance(markup, str) and markup._repr_html_() == str(markup)

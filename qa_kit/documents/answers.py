@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..results import Answer
+from ..text import percent
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,8 @@ class LibraryAnswers(Sequence[SourcedAnswer]):
     def __repr__(self) -> str:
         lines = [f"LibraryAnswers({self.question!r}, method={self.method!r}, model={self.model!r})"]
         for a in self.answers:
-            where = f"{a.file}" + (f" p.{a.page}" if a.page else "")
-            lines.append(f"  {a.rank}. {a.text!r} p={a.probability:.3f} in {where} [{a.start}:{a.end}]")
+            where = f"{a.file}" + (f" page {a.page}" if a.page else "")
+            lines.append(f"  {a.rank}. {a.text!r} p {percent(a.probability)} in {where} [{a.start}:{a.end}]")
         if self.warning:
             lines.append(f"  warning: {self.warning}")
         return "\n".join(lines)
