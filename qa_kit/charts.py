@@ -14,6 +14,7 @@ import contextlib
 import functools
 import html
 import io
+import logging
 import textwrap
 import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -124,11 +125,15 @@ def _with_fallback_fonts(fig: Figure) -> Iterator[None]:
     changed = [t for t in fig.findobj(Text) if list(t.get_fontfamily()) == default] if len(families) > len(default) else []
     for text in changed:
         text.set_fontfamily(families)
+    finder = logging.getLogger("matplotlib.font_manager")  # logs "findfont: Failed to find font weight bold"
+    level = finder.level                                    # for a CJK font without a bold face, on bold text
+    finder.setLevel(max(level, logging.ERROR))
     try:
         with rc_context({"font.family": families}), warnings.catch_warnings():  # rc: tick labels made while drawing
             warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
             yield
     finally:
+        finder.setLevel(level)
         for text in changed:
             text.set_fontfamily(default)
 
