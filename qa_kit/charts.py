@@ -28,6 +28,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
+from .render import PALETTE
 from .text import milliseconds, one_line, percent, plain_for_matplotlib
 
 STAGES = ("tokenize", "engine", "decode")
@@ -399,7 +400,7 @@ def comparison_chart(frame: Any) -> Chart:
     fig, axes = _new(10, 1.7 + 0.5 * len(models), ncols=3)
     _warn(fig, frame)
     y = np.arange(len(models))
-    colors = [f"C{i % 10}" for i in range(len(models))]
+    colors = [PALETTE[i % len(PALETTE)][1] for i in range(len(models))]  # each model's stripe, as in its highlights
     for ax, (title, values, label, least) in zip(axes, panels):
         shown = [values[m] for m in models]
         notes = ["error" if m in failed else ("n/a" if v is None or np.isnan(v) else label(v))

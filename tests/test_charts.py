@@ -115,6 +115,11 @@ def test_comparison_chart_has_a_bar_per_model_in_each_panel():
     assert labels == ["110 ms", "25.0 ms", "error"]
     assert [t.get_text().strip() for t in fig.axes[0].texts] == ["50% of 2 questions"] * 2 + ["error"]
     assert [t.get_text().strip() for t in fig.axes[1].texts] == ["70.0%", "40.0%", "error"]
+    from matplotlib.colors import to_rgba
+    from qa_kit.render import PALETTE
+
+    stripes = [to_rgba(stripe) for _, stripe in PALETTE[:3]]  # each model in the colour its highlights use
+    assert all([p.get_facecolor() for p in ax.patches] == stripes for ax in fig.axes)
     assert fig.to_png().startswith(PNG)
 
 
