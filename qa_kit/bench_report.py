@@ -238,7 +238,7 @@ class BenchReport:
             lines.insert(1, f"warning: {view.busy}")
         lines.append(view.table.to_string(index=False, max_colwidth=70))
         for title, frame, number in view.sections:
-            lines += ["", title + ":", frame.to_string(index=False, float_format=number.format)]
+            lines += ["", title + ":", frame.to_string(index=False, float_format=number.format, na_rep="")]
         lines += [f"note: {n}" for n in view.notes]
         lines.append(view.settings)
         return "\n".join(lines)
@@ -254,7 +254,7 @@ class BenchReport:
             parts.append(f"<p><i>warning: {html.escape(view.busy)}</i></p>")
         parts.append(view.table.to_html(index=False, escape=True))
         for title, frame, number in view.sections:
-            parts += [f"<p>{html.escape(title)}</p>", frame.to_html(index=False, escape=True, float_format=number.format)]
+            parts += [f"<p>{html.escape(title)}</p>", frame.to_html(index=False, escape=True, float_format=number.format, na_rep="")]
         parts.append(f"<p><i>{html.escape(view.settings)}</i></p>")
         return "\n".join(parts)
 

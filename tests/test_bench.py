@@ -332,6 +332,8 @@ def test_report_shows_itself(tiny_report):
     assert isinstance(chart, Figure) and isinstance(chart, Chart) and chart._repr_png_().startswith(b"\x89PNG")
     assert len(chart.axes) == 4 and "fast reading by size" in chart.axes[3].get_title(loc="left")
     assert "fast reading by size" in text and "fast reading by size" in page
+    assert tiny_report.stages["windows read"].isna().any()  # the pipeline reports no windows read...
+    assert "NaN" not in text and "NaN" not in page  # ...which shows as a blank
 
 
 @pytest.mark.slow
