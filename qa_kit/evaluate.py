@@ -30,15 +30,21 @@ from .text import one_line, plain_for_matplotlib
 DatasetLike = Union[str, "os.PathLike[str]", Dict[str, Any], Sequence["Example"]]
 
 
+def _title_of(examples: List[Example], otherwise: str) -> str:
+    """The examples' title when they share one; 'N texts' when they come from several."""
+    titles = list(dict.fromkeys(e.title for e in examples if e.title))
+    return titles[0] if len(titles) == 1 else f"{len(titles)} texts" if titles else otherwise
+
+
 def _examples_and_name(dataset: DatasetLike) -> "tuple[List[Example], str]":
     if isinstance(dataset, (str, os.PathLike)):
         return load_squad(dataset), Path(dataset).stem
     if isinstance(dataset, dict):
         examples = load_squad(dataset)
-        return examples, (examples[0].title if examples and examples[0].title else "dataset")
+        return examples, _title_of(examples, "dataset")
     if isinstance(dataset, Sequence) and all(isinstance(e, Example) for e in dataset):
         examples = list(dataset)
-        return examples, (examples[0].title if examples and examples[0].title else "examples")
+        return examples, _title_of(examples, "examples")
     raise InputError(f"Cannot evaluate on a {type(dataset).__name__}; give a SQuAD file path, "
                      "a SQuAD dict or a list of Examples.")
 

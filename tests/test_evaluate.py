@@ -1,6 +1,7 @@
 """The SQuAD scorer against scores worked out by hand, and the report built from a fake reader."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -313,3 +314,10 @@ def test_a_reader_that_answers_with_the_golds_scores_100():
     report = evaluate(Oracle(), DATA / "harbour_town.json", progress=False)
     assert report.exact_match == 100.0 and report.f1 == 100.0
     assert report.dataset == "harbour_town"
+
+
+def test_a_set_drawn_from_several_texts_is_named_by_their_count_not_the_first_title():
+    examples = load_squad(SQUAD)
+    other = [dataclasses.replace(e, title="Another text") for e in examples[:1]]
+    assert evaluate(FakeReader(TABLE), examples + other, progress=False).dataset == "2 texts"
+    assert evaluate(FakeReader(TABLE), examples, progress=False).dataset == "Tiny bank"
