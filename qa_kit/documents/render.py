@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from ..render import MUTED, escape_text, highlight, percent, timings_text, warning_html
@@ -46,31 +46,40 @@ def _retrieval_line(retrieval: dict) -> str:
     return " · ".join(parts)
 
 
-def sourced_answer_html(answer: Any, root: str = "", base: Optional[str] = None) -> str:
-    """One answer: its text, probability, file, page and open link, then its passage with the answer marked."""
-    name = short_name(answer.file, root)
-    where = escape_text(name) + (f" · page {answer.page}" if answer.page else "")
-    link = (f'<a href="{escape_text(open_link(answer.file, answer.page, base))}" target="_blank" '
-            f'title="{escape_text(answer.file)}">open</a>')
-    span = {"start": answer.start - answer.passage_start, "end": answer.end - answer.passage_start,
-            "rank": answer.rank, "probability": answer.probability, "score": answer.score}
+def sourced_answers_html(group: Sequence[Any], root: str = "", base: Optional[str] = None) -> str:
+    """Answers from one passage: its file, page and open link, a line per answer (text, probability,
+    offsets), how the passage was found, then the passage once with every answer marked."""
+    first = group[0]
+    where = escape_text(short_name(first.file, root)) + (f" · page {first.page}" if first.page else "")
+    link = (f'<a href="{escape_text(open_link(first.file, first.page, base))}" target="_blank" '
+            f'title="{escape_text(first.file)}">open</a>')
+    lines = "".join(f'<div><b>{a.rank}. {escape_text(a.text)}</b> <span style="{MUTED}">probability '
+                    f"{percent(a.probability)} · chars {a.start}-{a.end}</span></div>" for a in group)
+    spans = [{"start": a.start - a.passage_start, "end": a.end - a.passage_start, "rank": a.rank,
+              "probability": a.probability, "score": a.score} for a in group]
     return (f'<div class="qa-kit-sourced" style="margin:8px 0 12px">'
-            f'<div><b>{answer.rank}. {escape_text(answer.text)}</b> '
-            f'<span style="{MUTED}">probability {percent(answer.probability)} · {where} · '
-            f'chars {answer.start}-{answer.end}</span> {link}</div>'
-            f'<div style="{MUTED};font-size:0.85em">{escape_text(_retrieval_line(answer.retrieval))}</div>'
-            f"{highlight(answer.passage_text, [span])}</div>")
+            f'<div style="{MUTED}">{where} {link}</div>{lines}'
+            f'<div style="{MUTED};font-size:0.85em">{escape_text(_retrieval_line(first.retrieval))}</div>'
+            f"{highlight(first.passage_text, spans)}</div>")
+
+
+def _by_passage(answers: Sequence[Any]) -> List[List[Any]]:
+    """Answers grouped by the passage they come from, groups in the order of their best answer."""
+    groups: Dict[Tuple[str, int], List[Any]] = {}
+    for answer in answers:
+        groups.setdefault((answer.file, answer.passage_start), []).append(answer)
+    return list(groups.values())
 
 
 def library_answers_html(answers: Any, base: Optional[str] = None) -> str:
-    """A LibraryAnswers object as HTML: the question, each answer in its passage, the timings."""
+    """A LibraryAnswers object as HTML: the question, each passage with its answers marked, the timings."""
     parts = ['<div class="qa-kit-library-answers">', warning_html(answers.warning),
              f'<div style="{MUTED};font-size:0.9em">{escape_text(answers.model)} · {escape_text(answers.method)} retrieval '
              f"· {len(answers.passages)} passages read</div>",
              f'<div style="font-weight:600;margin:2px 0">Q: {escape_text(answers.question)}</div>']
     if not answers.answers:
         parts.append(f'<div style="{MUTED}">No passage held an answer.</div>')
-    parts.extend(sourced_answer_html(a, answers.root, base) for a in answers.answers)
+    parts.extend(sourced_answers_html(group, answers.root, base) for group in _by_passage(answers.answers))
     if answers.timings:
         parts.append(f'<div style="{MUTED};font-size:0.85em">{escape_text(timings_text(answers.timings))}</div>')
     parts.append("</div>")
