@@ -190,6 +190,8 @@ class EvalReport:
 
     def _repr_html_(self) -> str:
         shown = self.frame.copy()
+        if "error" in shown and shown["error"].isna().all():
+            shown = shown.drop(columns="error")  # a column of blanks says nothing
         shown["golds"] = [" | ".join(g) for g in shown["golds"]]
         if "top_k_predictions" in shown:
             shown["top_k_predictions"] = [" | ".join(p) for p in shown["top_k_predictions"]]

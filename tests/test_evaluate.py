@@ -255,6 +255,7 @@ def test_html_is_escaped():
     assert "&lt;b&gt;bank&lt;/b&gt;" in page
     assert "exact match 25.0" in page
     assert "$4.7 billion | 4.7 billion" in page
+    assert ">error</th>" not in page  # no question failed: no column of blanks
 
 
 def test_chart_draws_one_bar_per_question():
@@ -321,3 +322,15 @@ def test_a_set_drawn_from_several_texts_is_named_by_their_count_not_the_first_ti
     other = [dataclasses.replace(e, title="Another text") for e in examples[:1]]
     assert evaluate(FakeReader(TABLE), examples + other, progress=False).dataset == "2 texts"
     assert evaluate(FakeReader(TABLE), examples, progress=False).dataset == "Tiny bank"
+
+
+def test_a_failed_question_shows_its_error_column_in_html():
+    class Failing(FakeReader):
+        def ask(self, question, context, top_k=1):
+            if question == "Who led the central bank?":
+                raise InputError("The question is refused: a made-up failure.")
+            return super().ask(question, context, top_k)
+
+    report = evaluate(Failing(TABLE), SQUAD, progress=False)
+    assert report.frame["error"].notna().sum() == 1
+    assert ">error</th>" in report._repr_html_() and "a made-up failure" in report._repr_html_()
