@@ -267,6 +267,7 @@ def highlight(
     labels_colors: Optional[Mapping[Any, Any]] = None,
     window: Optional[int] = None,
     title: Optional[str] = None,
+    line_breaks: bool = True,
 ) -> Markup:
     """HTML of the context with each span marked in place; `window=N` keeps N characters around each.
 
@@ -274,7 +275,8 @@ def highlight(
     optional label, score, probability and rank. Colours go by label (a model) when spans have
     one, else by rank; `labels_colors` maps a label (or rank) to a CSS colour, or to a
     (background, stripe) pair. Positions shown in
-    window mode are the same Python offsets: "chars a-b" is context[a:b].
+    window mode are the same Python offsets: "chars a-b" is context[a:b]. `line_breaks=False` lets
+    the text flow across its line breaks (a PDF's, which end lines, not paragraphs); offsets are unchanged.
     """
     if not isinstance(context, str):
         raise InputError(f"The context must be a string, not {type(context).__name__}.")
@@ -282,7 +284,7 @@ def highlight(
         raise InputError(f"window={window!r} must be a whole number of characters (0 or more), or None for the whole text.")
     marked = as_spans(spans, len(context))
     colors = assign_colors(marked, labels_colors)
-    text_style = "white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.9;margin:0"
+    text_style = f"white-space:{'pre-wrap' if line_breaks else 'normal'};overflow-wrap:anywhere;line-height:1.9;margin:0"
     parts = ['<div class="qa-kit-highlight" style="font-family:inherit;max-width:100%">']
     if title is not None:
         parts.append(f'<div class="qa-kit-title" style="font-weight:600;margin:4px 0">{escape_text(str(title))}</div>')

@@ -115,6 +115,8 @@ def test_answers_from_one_passage_show_it_once_with_each_marked():
     tunnel = page[page.index("tunnel.pdf"):page.index("other.txt")]
     assert "<b>1. 37</b>" in tunnel and "<b>3. 37 men</b>" in tunnel and tunnel.count("tunnel.pdf#page=2") == 1
     assert 'data-label="rank 1"' in tunnel and 'data-label="rank 3"' in tunnel
+    other = page[page.index("other.txt"):]
+    assert "white-space:normal" in tunnel and "white-space:pre-wrap" in other  # a PDF's line ends flow, a text's stay
 
 def test_core_import_needs_no_library_dependency():
     code = ("import sys, qa_kit; lib = qa_kit.library; "

@@ -60,7 +60,7 @@ def sourced_answers_html(group: Sequence[Any], root: str = "", base: Optional[st
     return (f'<div class="qa-kit-sourced" style="margin:8px 0 12px">'
             f'<div style="{MUTED}">{where} {link}</div>{lines}'
             f'<div style="{MUTED};font-size:0.85em">{escape_text(_retrieval_line(first.retrieval))}</div>'
-            f"{highlight(first.passage_text, spans)}</div>")
+            f"{highlight(first.passage_text, spans, line_breaks=first.page is None)}</div>")  # a PDF's lines flow
 
 
 def _by_passage(answers: Sequence[Any]) -> List[List[Any]]:
